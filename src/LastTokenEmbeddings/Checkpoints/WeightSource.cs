@@ -1,0 +1,82 @@
+using LastTokenEmbeddings.Checkpoints.Safetensors;
+using LastTokenEmbeddings.Modeling;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Checkpoints;
+
+/// <summary>
+/// Hands tensors to modules by their checkpoint names, checking each shape before reading it and
+/// remembering which were taken, so that loading is a strict key match.
+/// </summary>
+internal sealed class WeightSource
+{
+    private readonly ShardedCheckpoint checkpoint;
+    private readonly string prefix;
+    private readonly ScalarType? dtype;
+    private readonly HashSet<string> available;
+    private readonly HashSet<string> taken;
+
+    public WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType? dtype, Device device)
+        : this(checkpoint, prefix, dtype, device, new HashSet<string>(checkpoint.TensorNames, StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal))
+    {
+    }
+
+    private WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType? dtype, Device device, HashSet<string> available, HashSet<string> taken)
+    {
+        this.checkpoint = checkpoint;
+        this.prefix = prefix;
+        this.dtype = dtype;
+        Device = device;
+        this.available = available;
+        this.taken = taken;
+    }
+
+    public Device Device { get; }
+
+    /// <summary>The index or single file that lists the tensors, for error messages about absent ones.</summary>
+    public string ListingFile => checkpoint.Files.Count == 1 ? checkpoint.Files[0] : Path.Combine(Path.GetDirectoryName(checkpoint.Files[0])!, "model.safetensors.index.json");
+
+    public WeightSource Scope(string name) => new(checkpoint, $"{prefix}{name}.", dtype, Device, available, taken);
+
+    public bool Contains(string name) => available.Contains(prefix + name);
+
+    /// <summary>Reads <paramref name="name"/>, converted to the compute dtype and device; the caller owns the result.</summary>
+    public Tensor Take(string name, params long[] shape)
+    {
+        var fullName = prefix + name;
+        if (!available.Contains(fullName))
+            throw new CheckpointException(ListingFile, "required tensor is missing from the checkpoint.", fullName);
+        var info = checkpoint.GetInfo(fullName);
+        if (!info.Shape.SequenceEqual(shape))
+            throw new CheckpointException(checkpoint.FileOf(fullName),
+                $"shape [{string.Join(", ", info.Shape)}] does not match the [{string.Join(", ", shape)}] that config.json implies.", fullName);
+        if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16))
+            throw new CheckpointException(checkpoint.FileOf(fullName), $"dtype {info.DType} is not a floating-point weight dtype (F32, BF16, F16).", fullName);
+        taken.Add(fullName);
+        var stored = checkpoint.Read(fullName);
+        var target = dtype ?? stored.dtype;
+        if (stored.dtype == target && stored.device == Device)
+            return stored; // a view of the memory-mapped file: no second copy
+        using (stored)
+            return stored.to(target, Device);
+    }
+
+    public Linear Linear(string name, long outFeatures, long inFeatures) =>
+        nn.Linear(new Parameter(Take($"{name}.weight", outFeatures, inFeatures), requires_grad: false));
+
+    public MistralRMSNorm RmsNorm(string name, MistralConfig config) =>
+        new(Take($"{name}.weight", config.HiddenSize), config.RmsNormEps);
+
+    /// <summary>Marks a tensor as consumed without loading it (a saved copy of a tied LM head).</summary>
+    public void Ignore(string name) => taken.Add(prefix + name);
+
+    /// <summary>Fails on tensors the architecture has no place for.</summary>
+    public void EnsureAllTaken()
+    {
+        var unexpected = available.Where(name => !taken.Contains(name)).Order(StringComparer.Ordinal).ToList();
+        if (unexpected.Count > 0)
+            throw new CheckpointException(checkpoint.FileOf(unexpected[0]),
+                $"unexpected tensor: the Mistral architecture has no place for it ({unexpected.Count} unexpected in all).", unexpected[0]);
+    }
+}

@@ -1,0 +1,42 @@
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Modeling;
+
+/// <summary>
+/// Boolean attention masks (True = attend) built from small predicates over query index i and key index j.
+/// </summary>
+public static class AttentionMask
+{
+    /// <summary>Causal: j &lt;= i.</summary>
+    /// <param name="i">Query indices [T, 1].</param>
+    /// <param name="j">Key indices [1, T].</param>
+    public static Tensor Causal(Tensor i, Tensor j) => j.le(i);
+
+    /// <summary>Sliding window: i - j &lt; window (combine with <see cref="Causal"/> for 0 &lt;= i - j).</summary>
+    /// <param name="i">Query indices [T, 1].</param>
+    /// <param name="j">Key indices [1, T].</param>
+    /// <param name="window">Window length in tokens.</param>
+    public static Tensor Window(Tensor i, Tensor j, int window) => (i - j).lt(window);
+
+    /// <summary>
+    /// The mask for a batch: causal, windowed when <paramref name="slidingWindow"/> is set, with padded keys hidden.
+    /// Every token may attend itself, so padded query rows stay finite (they are discarded later) instead of
+    /// producing NaN that would leak through 0 × NaN in the next layer.
+    /// </summary>
+    /// <param name="padding">[batch, seq] boolean, True for real tokens (left or right padding).</param>
+    /// <param name="slidingWindow">Window length, or <see langword="null"/> for plain causal attention.</param>
+    /// <returns>[batch, 1, seq, seq] boolean.</returns>
+    public static Tensor Build(Tensor padding, int? slidingWindow)
+    {
+        using var scope = NewDisposeScope();
+        var length = padding.shape[1];
+        var index = arange(length, dtype: ScalarType.Int64, device: padding.device);
+        var i = index.unsqueeze(1);
+        var j = index.unsqueeze(0);
+        var allowed = Causal(i, j);
+        if (slidingWindow is { } window)
+            allowed = allowed.logical_and(Window(i, j, window));
+        var mask = allowed.unsqueeze(0).logical_and(padding.unsqueeze(1)).logical_or(i.eq(j).unsqueeze(0));
+        return mask.unsqueeze(1).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,103 @@
+using LastTokenEmbeddings.Checkpoints;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Modeling;
+
+/// <summary>
+/// The Mistral decoder stack without LM head (transformers' <c>MistralModel</c>): token embedding,
+/// decoder layers and final norm, with tensor names matching the checkpoint.
+/// </summary>
+public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Embedding embed_tokens;
+    private readonly ModuleList<MistralDecoderLayer> layers;
+    private readonly MistralRMSNorm norm;
+    private readonly MistralRotaryEmbedding rotary_emb;
+    private readonly MistralConfig config;
+    private readonly ScalarType dtype;
+
+    internal MistralModel(MistralConfig config, WeightSource weights) : base(nameof(MistralModel))
+    {
+        this.config = config;
+        var embedding = weights.Take("embed_tokens.weight", config.VocabSize, config.HiddenSize);
+        dtype = embedding.dtype;
+        embed_tokens = nn.Embedding_from_pretrained(embedding, freeze: true);
+        layers = new ModuleList<MistralDecoderLayer>();
+        for (var i = 0; i < config.NumHiddenLayers; i++)
+            layers.Add(new MistralDecoderLayer(config, weights.Scope($"layers.{i}")));
+        norm = weights.RmsNorm("norm", config);
+        rotary_emb = new MistralRotaryEmbedding(config.HeadDim, config.RopeTheta, weights.Device);
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture this stack was built for.</summary>
+    public MistralConfig Config => config;
+
+    /// <summary>The dtype weights and activations are computed in.</summary>
+    public ScalarType DType => dtype;
+
+    /// <summary>The device weights live on.</summary>
+    public Device Device => embed_tokens.weight!.device;
+
+    /// <summary>The token embedding matrix [vocab, hidden] (the LM head when embeddings are tied).</summary>
+    internal Tensor EmbeddingWeight => embed_tokens.weight!;
+
+    /// <summary>Final (normed) hidden states [batch, seq, hidden].</summary>
+    /// <param name="inputIds">Token ids [batch, seq] (int64).</param>
+    /// <param name="attentionMask">[batch, seq], nonzero/True for real tokens, zero for padding on either side.</param>
+    public override Tensor forward(Tensor inputIds, Tensor attentionMask) => Forward(inputIds, attentionMask, config.NumHiddenLayers);
+
+    /// <summary>
+    /// Hidden states of layer <paramref name="outputLayer"/>, indexed like transformers' <c>hidden_states</c>:
+    /// 0 is the embedding output, k the output of decoder layer k-1, and <c>num_hidden_layers</c> the final normed
+    /// output. Layers past the requested one are not computed.
+    /// </summary>
+    /// <param name="inputIds">Token ids [batch, seq] (int64).</param>
+    /// <param name="attentionMask">[batch, seq], nonzero/True for real tokens, zero for padding on either side.</param>
+    /// <param name="outputLayer">Which hidden state to return, 0..num_hidden_layers.</param>
+    /// <returns>[batch, seq, hidden] in the compute dtype.</returns>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, int outputLayer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(outputLayer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(outputLayer, config.NumHiddenLayers);
+        ValidateInputs(inputIds, attentionMask);
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var ids = inputIds.to(Device);
+        var padding = attentionMask.to(Device).to(ScalarType.Bool);
+        var hidden = embed_tokens.forward(ids);
+        if (outputLayer == 0)
+            return hidden.MoveToOuterDisposeScope();
+
+        // Positions count real tokens only, so a left-padded text gets the same positions as unpadded.
+        var positions = padding.to(ScalarType.Int64).cumsum(1).sub_(1).clamp_min_(0);
+        var (cos, sin) = rotary_emb.Forward(positions, dtype);
+        var inputs = new AttentionInputs(cos, sin, NeedsMask(padding) ? AttentionMask.Build(padding, config.SlidingWindow) : null);
+        for (var i = 0; i < outputLayer; i++)
+            hidden = layers[i].forward(hidden, inputs);
+        if (outputLayer == config.NumHiddenLayers)
+            hidden = norm.forward(hidden);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Plain causal SDPA is exact (and faster) when nothing is padded and the window covers the sequence.</summary>
+    private bool NeedsMask(Tensor padding) =>
+        (config.SlidingWindow is { } window && padding.shape[1] > window) || !padding.all().item<bool>();
+
+    private void ValidateInputs(Tensor inputIds, Tensor attentionMask)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        ArgumentNullException.ThrowIfNull(attentionMask);
+        if (inputIds.dim() != 2 || inputIds.shape[1] == 0)
+            throw new ArgumentException($"inputIds must have shape [batch, seq] with seq > 0, not [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
+        if (inputIds.dtype != ScalarType.Int64 && inputIds.dtype != ScalarType.Int32)
+            throw new ArgumentException($"inputIds must be int64 or int32, not {inputIds.dtype}.", nameof(inputIds));
+        if (!attentionMask.shape.SequenceEqual(inputIds.shape))
+            throw new ArgumentException($"attentionMask shape [{string.Join(", ", attentionMask.shape)}] differs from inputIds shape [{string.Join(", ", inputIds.shape)}].", nameof(attentionMask));
+        var min = inputIds.min().item<long>();
+        var max = inputIds.max().item<long>();
+        if (min < 0 || max >= config.VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(inputIds), $"token ids must lie in [0, {config.VocabSize}); found {(min < 0 ? min : max)}.");
+    }
+}

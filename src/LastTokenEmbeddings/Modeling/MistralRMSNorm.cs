@@ -1,0 +1,33 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Modeling;
+
+/// <summary>Root-mean-square layer norm, computed in float32 and cast back, as transformers does.</summary>
+public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly double eps;
+
+    /// <summary>Wraps a loaded <c>weight</c> of shape [hidden].</summary>
+    /// <param name="weight">The learned scale; ownership passes to the module.</param>
+    /// <param name="eps">Added to the mean square before the reciprocal square root.</param>
+    public MistralRMSNorm(Tensor weight, double eps) : base(nameof(MistralRMSNorm))
+    {
+        this.weight = new Parameter(weight, requires_grad: false);
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    /// <summary>Normalises the last dimension of <paramref name="input"/>.</summary>
+    /// <param name="input">Hidden states [..., hidden].</param>
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = input.to(ScalarType.Float32);
+        var variance = x.pow(2).mean([-1L], keepdim: true);
+        var normed = x * rsqrt(variance + eps);
+        return (weight * normed.to(input.dtype)).MoveToOuterDisposeScope();
+    }
+}
