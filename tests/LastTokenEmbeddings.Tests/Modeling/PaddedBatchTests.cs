@@ -1,0 +1,47 @@
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Tests.Modeling;
+
+/// <summary>Padding on either side gives every text the outputs it gets alone.</summary>
+public class PaddedBatchTests
+{
+    private const double Tolerance = 1e-4;
+
+    // The 420-token passage (index 10) with short texts: far past the sliding window, lots of padding.
+    private static readonly int[] Mixed = [10, 0, 3, 7];
+
+    [TestCase(true, "raw")]
+    [TestCase(false, "raw")]
+    [TestCase(true, "chat")]
+    [TestCase(false, "e5")]
+    public void Batched_outputs_equal_one_text_at_a_time(bool leftPadding, string mode)
+    {
+        using var scope = NewDisposeScope();
+        var model = SharedModel.Float32;
+        var sequences = Mixed.Select(i => ReferenceData.Ids(mode, i)).ToArray();
+        var length = sequences.Max(s => s.Length);
+        var ids = zeros(sequences.Length, length, dtype: ScalarType.Int64);
+        var mask = zeros(sequences.Length, length, dtype: ScalarType.Int64);
+        for (var row = 0; row < sequences.Length; row++)
+        {
+            var start = leftPadding ? length - sequences[row].Length : 0;
+            ids[row, TensorIndex.Slice(start, start + sequences[row].Length)] = tensor(sequences[row]);
+            mask[row, TensorIndex.Slice(start, start + sequences[row].Length)] = 1;
+        }
+
+        var hidden = model.Model.forward(ids, mask);
+        for (var row = 0; row < sequences.Length; row++)
+        {
+            var start = leftPadding ? length - sequences[row].Length : 0;
+            var real = hidden[row, TensorIndex.Slice(start, start + sequences[row].Length)];
+            var expected = ReferenceData.Tensor($"float32/{mode}/{Mixed[row]}/last_hidden_state");
+            Assert.That(ReferenceData.MaxAbsDiff(real, expected), Is.LessThanOrEqualTo(Tolerance), $"text {Mixed[row]}");
+            Assert.That(real.isfinite().all().item<bool>(), Is.True);
+
+            var lastLogits = model.ComputeLogits(real[-1]);
+            Assert.That(ReferenceData.MaxAbsDiff(lastLogits, ReferenceData.Tensor($"float32/{mode}/{Mixed[row]}/logits_last")),
+                Is.LessThanOrEqualTo(Tolerance), $"logits of text {Mixed[row]}");
+        }
+        Assert.That(hidden.isfinite().all().item<bool>(), Is.True, "padding rows must stay finite");
+    }
+}
