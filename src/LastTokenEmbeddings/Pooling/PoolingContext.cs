@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Pooling;
+
+/// <summary>What a pooling strategy sees of one batch. Tensors are valid only during <see cref="IPoolingStrategy.Pool"/>.</summary>
+public sealed class PoolingContext
+{
+    private readonly Func<Tensor, Tensor> computeLogits;
+
+    internal PoolingContext(Tensor hiddenStates, Tensor attentionMask, Func<Tensor, Tensor> computeLogits)
+    {
+        HiddenStates = hiddenStates;
+        AttentionMask = attentionMask;
+        this.computeLogits = computeLogits;
+    }
+
+    /// <summary>Hidden states [batch, seq, hidden] of the strategy's layer, in the compute dtype.</summary>
+    public Tensor HiddenStates { get; }
+
+    /// <summary>[batch, seq] boolean, True for real tokens; padding may be on either side.</summary>
+    public Tensor AttentionMask { get; }
+
+    /// <summary>Index [batch] (int64) of each text's last real token, whatever the padding side.</summary>
+    public Tensor LastTokenIndex()
+    {
+        using var scope = NewDisposeScope();
+        var positions = arange(AttentionMask.shape[1], dtype: ScalarType.Int64, device: AttentionMask.device);
+        return (AttentionMask.to(ScalarType.Int64) * positions).argmax(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hidden state [batch, hidden] of each text's last real token.</summary>
+    public Tensor LastTokenHidden()
+    {
+        using var scope = NewDisposeScope();
+        var rows = arange(HiddenStates.shape[0], dtype: ScalarType.Int64, device: HiddenStates.device);
+        return HiddenStates.index([rows, LastTokenIndex()]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Applies the LM head to final hidden states [..., hidden], giving logits [..., vocab].</summary>
+    /// <param name="finalHidden">Rows of the final normed hidden states (only those needed).</param>
+    /// <exception cref="InvalidOperationException">The checkpoint has no LM head.</exception>
+    public Tensor ComputeLogits(Tensor finalHidden) => computeLogits(finalHidden);
+}
