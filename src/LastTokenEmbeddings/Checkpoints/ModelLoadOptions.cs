@@ -17,13 +17,16 @@ public enum ComputeDType
 }
 
 /// <summary>How a checkpoint is loaded.</summary>
-public sealed record ModelLoadOptions
+public sealed class ModelLoadOptions
 {
     /// <summary>Compute dtype; <see cref="ComputeDType.AsStored"/> by default.</summary>
-    public ComputeDType DType { get; init; } = ComputeDType.AsStored;
+    public ComputeDType DType { get; set; } = ComputeDType.AsStored;
 
     /// <summary>
     /// TorchSharp device string such as "cpu" or "cuda:0" (CUDA needs the app to reference a CUDA build of TorchSharp).
     /// </summary>
-    public string Device { get; init; } = "cpu";
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>A copy, so later changes to this instance do not affect a loaded model.</summary>
+    public ModelLoadOptions Clone() => (ModelLoadOptions)MemberwiseClone();
 }

@@ -1,0 +1,246 @@
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Modeling;
+using LastTokenEmbeddings.Pooling;
+using LastTokenEmbeddings.Tokenization;
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Embeddings;
+
+/// <summary>
+/// <see cref="IEmbeddingModel"/> over a Mistral-family checkpoint. Load once with <see cref="Load"/>; derive
+/// views with other pooling or prompt settings via <see cref="WithOptions"/>, which share the weights.
+/// </summary>
+public sealed class MistralEmbeddingModel : IEmbeddingModel
+{
+    private readonly SharedDecoder shared;
+    private readonly EmbeddingOptions options;
+    private int disposed;
+
+    private MistralEmbeddingModel(SharedDecoder shared, EmbeddingOptions options, string modelId)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new ArgumentException("Invalid embedding options: " + string.Join(" ", errors), nameof(options));
+        var config = shared.Decoder.Config;
+        if (options.Pooling.Layer is { } layer && (layer < 0 || layer > config.NumHiddenLayers))
+            throw new ArgumentOutOfRangeException(nameof(options), layer, $"Pooling layer must lie in [0, {config.NumHiddenLayers}] for this model.");
+        if (options.Pooling is LastTokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
+            throw new InvalidOperationException(
+                $"'{modelId}' is a bare MistralModel checkpoint without lm_head; last-token-logits pooling needs a MistralForCausalLM checkpoint.");
+        var pooledDimension = options.Pooling.OutputDimension(config);
+        if (options.Dimensions > pooledDimension)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Dimensions, $"Dimensions exceeds the {pooledDimension} that {options.Pooling.Name} pooling produces.");
+        var fixedTokens = options.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Query);
+        MaxTokens = options.MaxTokens ?? config.MaxPositionEmbeddings;
+        if (MaxTokens <= fixedTokens)
+            throw new ArgumentOutOfRangeException(nameof(options), MaxTokens, $"MaxTokens must exceed the {fixedTokens} tokens the {options.Prompt.Name} format adds.");
+
+        this.shared = shared;
+        this.options = options;
+        ModelId = modelId;
+        Dimensions = options.Dimensions ?? pooledDimension;
+    }
+
+    /// <summary>Loads config, tokenizer (<c>tokenizer.model</c>) and weights from a Hugging Face model directory.</summary>
+    /// <param name="modelDirectory">Directory with config.json, tokenizer.model and safetensors weights.</param>
+    /// <param name="options">Embedding settings; defaults when <see langword="null"/>. Copied.</param>
+    /// <param name="loadOptions">Dtype and device; defaults when <see langword="null"/>.</param>
+    /// <exception cref="CheckpointException">A file is missing, malformed or inconsistent.</exception>
+    public static MistralEmbeddingModel Load(string modelDirectory, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
+        var tokenizer = MistralTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.model"));
+        var decoder = MistralForCausalLM.Load(modelDirectory, loadOptions?.Clone());
+        var shared = new SharedDecoder(decoder, tokenizer);
+        try
+        {
+            return new MistralEmbeddingModel(shared, (options ?? new EmbeddingOptions()).Clone(), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory))));
+        }
+        catch
+        {
+            shared.Release();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public string ModelId { get; }
+
+    /// <inheritdoc />
+    public int Dimensions { get; }
+
+    /// <inheritdoc />
+    public int MaxTokens { get; }
+
+    /// <inheritdoc />
+    public IPoolingStrategy Pooling => options.Pooling;
+
+    /// <inheritdoc />
+    public PromptFormat Prompt => options.Prompt;
+
+    /// <summary>Whether vectors are L2-normalised.</summary>
+    public bool Normalize => options.Normalize;
+
+    /// <summary>The checkpoint's architecture.</summary>
+    public MistralConfig Config => shared.Decoder.Config;
+
+    /// <summary>Where the weights came from.</summary>
+    public CheckpointInfo Checkpoint => shared.Decoder.Checkpoint;
+
+    /// <summary>The tokenizer.</summary>
+    public MistralTokenizer Tokenizer => shared.Tokenizer;
+
+    /// <summary>
+    /// Another view of the same loaded weights with different embedding settings (pooling, prompt, ...).
+    /// Dispose it like any model; the weights are freed when the last view is disposed.
+    /// </summary>
+    /// <param name="newOptions">The settings of the new view. Copied.</param>
+    public MistralEmbeddingModel WithOptions(EmbeddingOptions newOptions)
+    {
+        ArgumentNullException.ThrowIfNull(newOptions);
+        Acquire();
+        try
+        {
+            return new MistralEmbeddingModel(shared, newOptions.Clone(), ModelId);
+        }
+        catch
+        {
+            shared.Release();
+            throw;
+        }
+    }
+
+    /// <summary>A copy of this view's settings.</summary>
+    public EmbeddingOptions GetOptions() => options.Clone();
+
+    /// <inheritdoc />
+    public int[] Tokenize(string text, TextRole role = TextRole.Query)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        return options.Prompt.BuildIds(shared.Tokenizer, text, role, MaxTokens, options.Truncation);
+    }
+
+    /// <inheritdoc />
+    public async Task<TextEmbedding> EmbedAsync(string text, TextRole role = TextRole.Query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var results = await EmbedAsync([text], role, null, cancellationToken).ConfigureAwait(false);
+        return results[0];
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ValidateTexts(texts);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        return Task.Run(() => Embed(texts, role, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Synchronous <see cref="EmbedAsync(IReadOnlyList{string}, TextRole, IProgress{EmbeddingProgress}?, CancellationToken)"/>, on the calling thread.</summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="role">Query or document.</param>
+    /// <param name="progress">Receives progress after each batch.</param>
+    /// <param name="cancellationToken">Honoured between batches.</param>
+    public IReadOnlyList<TextEmbedding> Embed(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ValidateTexts(texts);
+        Acquire();
+        try
+        {
+            var ids = new int[texts.Count][];
+            var truncated = new bool[texts.Count];
+            for (var i = 0; i < texts.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, int.MaxValue, TruncationPolicy.Throw);
+                if (ids[i].Length > MaxTokens)
+                {
+                    ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation);
+                    truncated[i] = true;
+                }
+            }
+
+            var results = new TextEmbedding[texts.Count];
+            var done = 0;
+            long tokens = 0;
+            foreach (var batch in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var vectors = shared.RunExclusive(() => EmbedBatch(batch.Select(i => ids[i]).ToArray()), cancellationToken);
+                for (var b = 0; b < batch.Length; b++)
+                {
+                    results[batch[b]] = new TextEmbedding(vectors[b], ids[batch[b]].Length, truncated[batch[b]]);
+                    tokens += ids[batch[b]].Length;
+                }
+                done += batch.Length;
+                progress?.Report(new EmbeddingProgress(done, texts.Count, tokens));
+            }
+            return results;
+        }
+        finally
+        {
+            shared.Release();
+        }
+    }
+
+    /// <summary>One forward pass and pooling for a batch, right-padded; runs inside one dispose scope on this thread.</summary>
+    private float[][] EmbedBatch(int[][] batch)
+    {
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var decoder = shared.Decoder;
+        var length = batch.Max(ids => ids.Length);
+        var flatIds = new long[batch.Length * length];
+        var flatMask = new bool[batch.Length * length];
+        for (var row = 0; row < batch.Length; row++)
+        {
+            for (var t = 0; t < batch[row].Length; t++)
+            {
+                flatIds[row * length + t] = batch[row][t];
+                flatMask[row * length + t] = true;
+            }
+        }
+        var ids = tensor(flatIds, [batch.Length, length]);
+        var mask = tensor(flatMask, [batch.Length, length]).to(decoder.Model.Device);
+        var hidden = decoder.Model.Forward(ids, mask, options.Pooling.Layer ?? decoder.Config.NumHiddenLayers);
+        var pooled = options.Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
+        var expected = options.Pooling.OutputDimension(decoder.Config);
+        if (pooled.dim() != 2 || pooled.shape[0] != batch.Length || pooled.shape[1] != expected)
+            throw new InvalidOperationException(
+                $"Pooling '{options.Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{batch.Length}, {expected}].");
+        pooled = pooled.to(ScalarType.Float32);
+        if (options.Dimensions is { } dimensions)
+            pooled = pooled.narrow(1, 0, dimensions);
+        if (options.Normalize)
+            pooled = nn.functional.normalize(pooled, p: 2, dim: 1);
+        var flat = pooled.cpu().contiguous().data<float>().ToArray();
+        var width = (int)pooled.shape[1];
+        return Enumerable.Range(0, batch.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+    }
+
+    private static void ValidateTexts(IReadOnlyList<string> texts)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i] is null)
+                throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
+        }
+    }
+
+    private void Acquire()
+    {
+        if (Volatile.Read(ref disposed) != 0 || !shared.TryAcquire())
+            throw new ObjectDisposedException(nameof(MistralEmbeddingModel));
+    }
+
+    /// <summary>Releases this view; the weights are freed once no view or running call uses them.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+            shared.Release();
+    }
+}
