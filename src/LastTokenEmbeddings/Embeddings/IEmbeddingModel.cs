@@ -18,6 +18,9 @@ public interface IEmbeddingModel : IDisposable
     /// <summary>Token limit per text, prompt format included.</summary>
     int MaxTokens { get; }
 
+    /// <summary>Whether returned vectors are L2-normalised.</summary>
+    bool Normalize { get; }
+
     /// <summary>How token states become one vector.</summary>
     IPoolingStrategy Pooling { get; }
 

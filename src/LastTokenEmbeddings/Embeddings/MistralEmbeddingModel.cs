@@ -78,7 +78,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     /// <inheritdoc />
     public PromptFormat Prompt => options.Prompt;
 
-    /// <summary>Whether vectors are L2-normalised.</summary>
+    /// <inheritdoc />
     public bool Normalize => options.Normalize;
 
     /// <summary>The checkpoint's architecture.</summary>

@@ -1,0 +1,21 @@
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Embeddings;
+using LastTokenEmbeddings.Tokenization;
+
+namespace LastTokenEmbeddings.DependencyInjection;
+
+/// <summary>Everything needed to register a model with dependency injection.</summary>
+public sealed class MistralEmbeddingModelOptions
+{
+    /// <summary>Hugging Face model directory (config.json, tokenizer.model, safetensors). Required.</summary>
+    public string ModelDirectory { get; set; } = "";
+
+    /// <summary>Dtype and device.</summary>
+    public ModelLoadOptions Load { get; set; } = new();
+
+    /// <summary>Prompt format, pooling, output shaping and batching.</summary>
+    public EmbeddingOptions Embedding { get; set; } = new();
+
+    /// <summary>Role the Microsoft.Extensions.AI generator embeds inputs as (query by default).</summary>
+    public TextRole GeneratorRole { get; set; } = TextRole.Query;
+}
