@@ -11,6 +11,7 @@ internal static class MistralCheckpointLoader
     public static MistralForCausalLM Load(string directory, ModelLoadOptions options)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        Native.MklFastPath.EnsureApplied();
         if (!System.IO.Directory.Exists(directory))
             throw new CheckpointException(directory, "model directory not found.");
         var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
