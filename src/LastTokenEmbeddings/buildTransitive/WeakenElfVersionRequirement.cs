@@ -37,6 +37,7 @@ public sealed class WeakenElfVersionRequirement : Task
             try
             {
                 var bytes = File.ReadAllBytes(path);
+                var timestamp = File.GetLastWriteTimeUtc(path);
                 var result = Weaken(bytes, VersionName);
                 if (result == PatchResult.Patched)
                 {
@@ -44,6 +45,8 @@ public sealed class WeakenElfVersionRequirement : Task
                     File.WriteAllBytes(temp, bytes);
                     File.Delete(path); // unlinks a hard link instead of writing through it
                     File.Move(temp, path);
+                    // Keep the copy's timestamp so incremental builds see it as up to date and skip re-copying.
+                    File.SetLastWriteTimeUtc(path, timestamp);
                     Log.LogMessage(MessageImportance.High, $"LastTokenEmbeddings: marked {VersionName} weak in {path} (host libstdc++ lacks it).");
                 }
                 else
