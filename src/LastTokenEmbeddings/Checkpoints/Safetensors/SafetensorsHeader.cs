@@ -108,8 +108,7 @@ internal sealed class SafetensorsHeader
 
         var headerLength = (long)headerBytes.Length;
         ValidateLayout(path, tensors, fileLength - 8 - headerLength);
-        var byName = tensors.AsReadOnly();
-        return new SafetensorsHeader(headerLength, byName, metadata.AsReadOnly());
+        return new SafetensorsHeader(headerLength, tensors.AsReadOnly(), metadata.AsReadOnly());
     }
 
     private static (List<SafetensorsTensorInfo> Tensors, Dictionary<string, string> Metadata) ReadEntries(string path, JsonElement root)
