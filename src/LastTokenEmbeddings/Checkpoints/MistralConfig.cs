@@ -77,6 +77,10 @@ public sealed record MistralConfig
         {
             throw new CheckpointException(path, $"config.json is not valid JSON: {e.Message}", innerException: e);
         }
+        catch (InvalidOperationException e) // e.g. a string holding a lone surrogate escape
+        {
+            throw new CheckpointException(path, $"config.json holds an unreadable value: {e.Message}", innerException: e);
+        }
     }
 
     /// <summary>Parses a <c>config.json</c> document already in memory.</summary>
@@ -94,6 +98,10 @@ public sealed record MistralConfig
         catch (JsonException e)
         {
             throw new CheckpointException(sourceName, $"config.json is not valid JSON: {e.Message}", innerException: e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CheckpointException(sourceName, $"config.json holds an unreadable value: {e.Message}", innerException: e);
         }
     }
 

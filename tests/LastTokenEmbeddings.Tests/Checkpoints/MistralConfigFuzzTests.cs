@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using CsCheck;
+using LastTokenEmbeddings.Checkpoints;
+
+namespace LastTokenEmbeddings.Tests.Checkpoints;
+
+/// <summary>
+/// Mutation fuzzing of <see cref="MistralConfig.Parse(string, string)"/>: the fixture's config.json gets random
+/// values of random JSON types in random keys, and random character edits. Parsing must either succeed with a
+/// self-consistent configuration or throw <see cref="CheckpointException"/>. LTE_FUZZ_ITERATIONS sets the budget.
+/// </summary>
+[Category("Fuzz")]
+public class MistralConfigFuzzTests
+{
+    private static readonly string[] Keys =
+    [
+        "architectures", "model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "rope_theta", "rope_scaling",
+        "rope_parameters", "sliding_window", "tie_word_embeddings", "dtype", "torch_dtype", "bos_token_id", "eos_token_id", "attention_bias",
+    ];
+
+    private static readonly string[] Values =
+    [
+        "null", "0", "-1", "1", "2", "3", "7", "16", "64", "2147483647", "2147483648", "-2147483649", "1e308", "-1e308", "1.5", "0.0", "NaN",
+        "true", "false", "\"\"", "\"silu\"", "\"mistral\"", "\"bfloat16\"", "\"float32\"", "\"x\"", "[]", "[1]", "[\"MistralModel\"]",
+        "[\"LlamaForCausalLM\"]", "{}", "{\"rope_type\":\"yarn\"}", "{\"rope_type\":\"default\",\"rope_theta\":-1}", "{\"rope_theta\":5e5}",
+        "[[[]]]", "\"\\ud800\"",
+    ];
+
+    [Test]
+    public void Mutated_configs_parse_consistently_or_fail_with_CheckpointException()
+    {
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 3000;
+        var original = File.ReadAllText(Path.Combine(TestPaths.FixtureDirectory, "config.json"));
+        var edit = Gen.Select(Gen.Int[0, Keys.Length - 1], Gen.Int[0, Values.Length - 1], Gen.Bool);
+        var textEdit = Gen.Select(Gen.Double[0, 1], Gen.Char, Gen.Int[0, 2]);
+        var accepted = 0;
+        var rejected = 0;
+        Gen.Select(edit.Array[1, 5], textEdit.Array[0, 2]).Sample((edits, textEdits) =>
+        {
+            // Raw JSON per key, so values such as a lone-surrogate escape reach the parser untouched.
+            var json = JsonNode.Parse(original)!.AsObject().ToDictionary(p => p.Key, p => p.Value?.ToJsonString() ?? "null");
+            foreach (var (key, value, remove) in edits)
+            {
+                if (remove) json.Remove(Keys[key]);
+                else json[Keys[key]] = Values[value];
+            }
+            var text = new StringBuilder("{" + string.Join(",", json.Select(p => $"\"{p.Key}\":{p.Value}")) + "}");
+            foreach (var (position, c, kind) in textEdits)
+            {
+                var at = (int)(position * text.Length);
+                if (kind == 0) text.Insert(at, c);
+                else if (kind == 1 && at < text.Length) text.Remove(at, 1);
+                else if (at < text.Length) text[at] = c;
+            }
+            try
+            {
+                var config = MistralConfig.Parse(text.ToString(), "fuzz/config.json");
+                Assert.That(config.HiddenSize > 0 && config.VocabSize > 0 && config.IntermediateSize > 0 && config.NumHiddenLayers > 0, Is.True);
+                Assert.That(config.NumAttentionHeads % config.NumKeyValueHeads, Is.Zero);
+                Assert.That(config.HeadDim > 0 && config.HeadDim % 2 == 0, Is.True);
+                Assert.That(config.SlidingWindow is null or > 0, Is.True);
+                Assert.That(double.IsFinite(config.RopeTheta) && config.RopeTheta > 0 && config.RmsNormEps > 0, Is.True);
+                Assert.That(config.EosTokenId < config.VocabSize && config.BosTokenId < config.VocabSize, Is.True);
+                Interlocked.Increment(ref accepted);
+            }
+            catch (CheckpointException e)
+            {
+                Assert.That(e.FilePath, Is.EqualTo("fuzz/config.json"));
+                Interlocked.Increment(ref rejected);
+            }
+        }, iter: iterations, seed: "0000001dik81");
+        TestContext.Out.WriteLine($"config fuzz: {accepted} accepted, {rejected} rejected");
+        Assert.That(accepted, Is.GreaterThan(0));
+        Assert.That(rejected, Is.GreaterThan(0));
+    }
+}
