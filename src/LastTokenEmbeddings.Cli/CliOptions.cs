@@ -67,7 +67,7 @@ internal static class CliOptions
 
     public static Option<int?> Layer() => NonNegative(new Option<int?>("--layer")
     {
-        Description = "Hidden-state layer for hidden-state poolings (0 = embeddings, default = last, normed). Not for last-token-logits.",
+        Description = "Hidden state to pool, 0..num_hidden_layers as in transformers' hidden_states (0 = embeddings; default: the final normed output). Not for last-token-logits.",
         HelpName = "N",
     });
 

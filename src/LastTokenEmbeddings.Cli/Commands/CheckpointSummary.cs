@@ -45,7 +45,7 @@ internal sealed record CheckpointSummary(
         var hasHead = layout == CheckpointLayout.CausalLM && (names.Contains("lm_head.weight") || config.TieWordEmbeddings);
         var tied = layout == CheckpointLayout.CausalLM && config.TieWordEmbeddings;
         var architecture = config.Architecture ?? (layout == CheckpointLayout.CausalLM ? "MistralForCausalLM" : "MistralModel");
-        var files = checkpoint.Files.Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).ToList();
+        var files = checkpoint.Files.Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).OrderBy(f => f.Item1, StringComparer.Ordinal).ToList();
         return new CheckpointSummary(directory, architecture, layout, hasHead, tied, parameters, names.Count, storedDType,
             config.DType, config, files, checkpoint.TotalBytes, File.Exists(Path.Combine(directory, "tokenizer.model")));
     }

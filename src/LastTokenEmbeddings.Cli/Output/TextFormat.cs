@@ -39,12 +39,13 @@ internal static class TextFormat
         return Markup.Escape(s);
     }
 
-    /// <summary>The first and last few values of a vector.</summary>
+    /// <summary>The first and last few values of a vector, markup-escaped.</summary>
     public static string VectorPreview(IReadOnlyList<float> vector, int head = 4)
     {
-        if (vector.Count <= head * 2)
-            return "[" + string.Join(", ", vector.Select(v => Number(v))) + "]";
-        return "[" + string.Join(", ", vector.Take(head).Select(v => Number(v))) + ", …, "
-               + string.Join(", ", vector.Skip(vector.Count - 2).Select(v => Number(v))) + "]";
+        var text = vector.Count <= head * 2
+            ? "[" + string.Join(", ", vector.Select(v => Number(v))) + "]"
+            : "[" + string.Join(", ", vector.Take(head).Select(v => Number(v))) + ", …, "
+              + string.Join(", ", vector.Skip(vector.Count - 2).Select(v => Number(v))) + "]";
+        return Markup.Escape(text);
     }
 }
