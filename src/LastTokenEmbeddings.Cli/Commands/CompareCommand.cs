@@ -196,7 +196,9 @@ internal static class CompareCommand
         }
 
         // Side by side when the terminal is wide enough, otherwise one below the other.
-        if (tables.Count > 1 && context.StdoutIsTerminal && console.Profile.Width >= 40 * tables.Count)
+        var queryWidth = queries.Select((q, i) => $"Q{i + 1}: {TextFormat.Preview(q, 28)}".Length).Append("Query".Length).Max();
+        var tableWidth = queryWidth + 4 + documents.Length * 9; // borders, padding and "±0.0000" cells
+        if (tables.Count > 1 && context.StdoutIsTerminal && console.Profile.Width >= (tableWidth + 1) * tables.Count)
         {
             console.Write(new Columns(tables).Collapse());
             console.WriteLine();
