@@ -1,0 +1,202 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Pooling;
+using LastTokenEmbeddings.Tokenization;
+
+namespace LastTokenEmbeddings.Cli;
+
+/// <summary>Factories for the options several commands share, and conversion of their values.</summary>
+internal static class CliOptions
+{
+    public static readonly string[] PromptNames = ["raw", "mistral-instruct", "e5-instruct"];
+    public static readonly string[] DTypeNames = ["stored", "float32", "bfloat16", "float16"];
+    public static readonly string[] FormatNames = ["table", "json"];
+    public static readonly string[] RoleNames = ["query", "document"];
+
+    public static Option<string?> Model() => new("--model", "-m")
+    {
+        Description = "Hugging Face model directory (config.json, tokenizer.model, safetensors). Default: the tiny test model tests/fixtures/tiny-mistral, found above the tool or the current directory.",
+        HelpName = "DIR",
+    };
+
+    public static Option<string> Pooling(string defaultValue) => Choice(new Option<string>("--pooling", "-p")
+    {
+        Description = $"Pooling: {string.Join('|', PoolingStrategies.Names)}.",
+        HelpName = "NAME",
+        DefaultValueFactory = _ => defaultValue,
+    }, PoolingStrategies.Names);
+
+    public static Option<string> Prompt(string defaultValue) => Choice(new Option<string>("--prompt")
+    {
+        Description = $"Prompt format: {string.Join('|', PromptNames)}.",
+        HelpName = "FORMAT",
+        DefaultValueFactory = _ => defaultValue,
+    }, PromptNames);
+
+    public static Option<string?> Instruction() => new("--instruction")
+    {
+        Description = $"Task instruction for e5-instruct queries. Default: \"{Tokenization.E5Instruct.DefaultInstruction}\".",
+        HelpName = "TEXT",
+    };
+
+    public static Option<string> DType() => Choice(new Option<string>("--dtype")
+    {
+        Description = $"Compute dtype: {string.Join('|', DTypeNames)} (stored keeps the checkpoint's dtype).",
+        HelpName = "DTYPE",
+        DefaultValueFactory = _ => "stored",
+    }, DTypeNames);
+
+    public static Option<bool> NoNormalize() => new("--no-normalize")
+    {
+        Description = "Do not L2-normalise the vectors.",
+    };
+
+    public static Option<int?> Dimensions() => Positive(new Option<int?>("--dimensions")
+    {
+        Description = "Keep only the first N dimensions (before normalising).",
+        HelpName = "N",
+    });
+
+    public static Option<int?> MaxTokens() => Positive(new Option<int?>("--max-tokens")
+    {
+        Description = "Token limit per text, prompt included; longer texts are truncated. Default: the model's max_position_embeddings.",
+        HelpName = "N",
+    });
+
+    public static Option<int?> Layer() => NonNegative(new Option<int?>("--layer")
+    {
+        Description = "Hidden state to pool, 0..num_hidden_layers as in transformers' hidden_states (0 = embeddings; default: the final normed output). Not for last-token-logits.",
+        HelpName = "N",
+    });
+
+    public static Option<string> Format() => Choice(new Option<string>("--format", "-f")
+    {
+        Description = "Output: table (human-readable) or json (stable contract, see docs/cli.md).",
+        HelpName = "FORMAT",
+        DefaultValueFactory = _ => "table",
+    }, FormatNames);
+
+    public static Option<string> Role() => Choice(new Option<string>("--role")
+    {
+        Description = "Whether the texts are queries or documents (only e5-instruct treats them differently).",
+        HelpName = "ROLE",
+        DefaultValueFactory = _ => "query",
+    }, RoleNames);
+
+    public static Option<string?> Input() => new("--input", "-i")
+    {
+        Description = "Read texts from FILE ('-' for stdin): one text per line, or JSON lines with a string \"text\" field.",
+        HelpName = "FILE",
+    };
+
+    public static Argument<string[]> Texts() => new("texts")
+    {
+        Description = "Texts to process (in addition to those from --input).",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    /// <summary>Splits comma-separated values and lower-cases them, keeping order and dropping duplicates.</summary>
+    public static string[] SplitList(IEnumerable<string> values) =>
+        values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(v => v.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray();
+
+    public static ComputeDType ParseDType(string name) => name.ToLowerInvariant() switch
+    {
+        "stored" => ComputeDType.AsStored,
+        "float32" => ComputeDType.Float32,
+        "bfloat16" => ComputeDType.BFloat16,
+        "float16" => ComputeDType.Float16,
+        _ => throw new UsageException($"invalid --dtype '{name}'; expected one of: {string.Join(", ", DTypeNames)}."),
+    };
+
+    public static TextRole ParseRole(string name) => name.ToLowerInvariant() switch
+    {
+        "query" => TextRole.Query,
+        "document" => TextRole.Document,
+        _ => throw new UsageException($"invalid --role '{name}'; expected one of: {string.Join(", ", RoleNames)}."),
+    };
+
+    /// <summary>The pooling strategy for a validated name; a usage error when <paramref name="layer"/> does not apply.</summary>
+    public static IPoolingStrategy ParsePooling(string name, int? layer)
+    {
+        try
+        {
+            return PoolingStrategies.Parse(name, layer);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>The prompt format for a validated name.</summary>
+    public static PromptFormat ParsePrompt(string name, string? instruction) => name.ToLowerInvariant() switch
+    {
+        "raw" => PromptFormat.Raw,
+        "mistral-instruct" => PromptFormat.MistralInstruct,
+        "e5-instruct" => PromptFormat.E5Instruct(instruction),
+        _ => throw new UsageException($"invalid --prompt '{name}'; expected one of: {string.Join(", ", PromptNames)}."),
+    };
+
+    /// <summary>Checks that <c>--instruction</c> is meaningful for the chosen prompt formats.</summary>
+    public static void CheckInstruction(string? instruction, IReadOnlyCollection<string> prompts)
+    {
+        if (instruction is null)
+            return;
+        if (string.IsNullOrWhiteSpace(instruction))
+            throw new UsageException("--instruction must not be empty.");
+        if (!prompts.Contains("e5-instruct"))
+            throw new UsageException("--instruction applies only to --prompt e5-instruct.");
+    }
+
+    public static bool IsJson(string format) => string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
+
+    private static T Choice<T>(T option, IReadOnlyList<string> valid) where T : Option
+    {
+        AddChoiceValidator(option, valid);
+        return option;
+    }
+
+    /// <summary>Rejects values outside <paramref name="valid"/> (case-insensitive; list options may separate values with commas) with a one-line message.</summary>
+    public static void AddChoiceValidator(Option option, IReadOnlyList<string> valid)
+    {
+        var isList = option is Option<string[]>;
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                foreach (var value in isList ? token.Value.Split(',', StringSplitOptions.TrimEntries) : [token.Value])
+                {
+                    if (!valid.Contains(value, StringComparer.OrdinalIgnoreCase))
+                    {
+                        result.AddError($"invalid {option.Name} value '{value}'; expected one of: {string.Join(", ", valid)}.");
+                        return;
+                    }
+                }
+            }
+        });
+        option.CompletionSources.Add(valid.ToArray());
+    }
+
+    private static Option<int?> Positive(Option<int?> option) => Bounded(option, 1, "a positive integer");
+
+    private static Option<int?> NonNegative(Option<int?> option) => Bounded(option, 0, "a non-negative integer");
+
+    private static Option<int?> Bounded(Option<int?> option, int minimum, string what)
+    {
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (!int.TryParse(token.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < minimum)
+                {
+                    result.AddError($"invalid {option.Name} value '{token.Value}'; expected {what}.");
+                    return;
+                }
+            }
+        });
+        return option;
+    }
+}

@@ -1,0 +1,70 @@
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Checkpoints.Safetensors;
+
+namespace LastTokenEmbeddings.Cli.Commands;
+
+/// <summary>What <c>lte info</c> reports: config.json plus the safetensors headers, without loading any weights.</summary>
+internal sealed record CheckpointSummary(
+    string Directory,
+    string Architecture,
+    CheckpointLayout Layout,
+    bool HasLmHead,
+    bool TiedEmbeddings,
+    long Parameters,
+    int Tensors,
+    string StoredDType,
+    string? ConfigDType,
+    MistralConfig Config,
+    IReadOnlyList<(string Name, long Bytes)> Files,
+    long TotalBytes,
+    bool HasTokenizer)
+{
+    /// <exception cref="CheckpointException">config.json or a safetensors header is missing or malformed, or the tensors are not a Mistral model's.</exception>
+    public static CheckpointSummary Read(string directory)
+    {
+        var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
+        using var checkpoint = OpenCheckpoint(directory);
+        var names = checkpoint.TensorNames.ToHashSet(StringComparer.Ordinal);
+        var layout = names.Contains("model.embed_tokens.weight") ? CheckpointLayout.CausalLM
+            : names.Contains("embed_tokens.weight") ? CheckpointLayout.BaseModel
+            : throw new CheckpointException(checkpoint.Files.Count > 0 ? checkpoint.Files[0] : directory,
+                "neither 'model.embed_tokens.weight' nor 'embed_tokens.weight' is present; this is not a Mistral checkpoint.");
+
+        long parameters = 0;
+        var dtypeCounts = new Dictionary<SafetensorsDType, long>();
+        foreach (var name in names)
+        {
+            var info = checkpoint.GetInfo(name);
+            long count = 1;
+            foreach (var d in info.Shape)
+                count *= d;
+            parameters += count;
+            dtypeCounts[info.DType] = dtypeCounts.GetValueOrDefault(info.DType) + count;
+        }
+        var storedDType = string.Join(", ", dtypeCounts.OrderByDescending(p => p.Value).Select(p => p.Key.ToString()));
+        var hasHead = layout == CheckpointLayout.CausalLM && (names.Contains("lm_head.weight") || config.TieWordEmbeddings);
+        var tied = layout == CheckpointLayout.CausalLM && config.TieWordEmbeddings;
+        var architecture = config.Architecture ?? (layout == CheckpointLayout.CausalLM ? "MistralForCausalLM" : "MistralModel");
+        var files = checkpoint.Files.Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).OrderBy(f => f.Item1, StringComparer.Ordinal).ToList();
+        return new CheckpointSummary(directory, architecture, layout, hasHead, tied, parameters, names.Count, storedDType,
+            config.DType, config, files, checkpoint.TotalBytes, File.Exists(Path.Combine(directory, "tokenizer.model")));
+    }
+
+    private static ShardedCheckpoint OpenCheckpoint(string directory)
+    {
+        try
+        {
+            return ShardedCheckpoint.Open(directory);
+        }
+        catch (CheckpointException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException
+                                      or KeyNotFoundException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            // The reader on this branch is a stand-in that does not yet wrap its errors; name the directory at least.
+            throw new CheckpointException(directory, $"cannot read the safetensors weights: {e.Message}", innerException: e);
+        }
+    }
+}

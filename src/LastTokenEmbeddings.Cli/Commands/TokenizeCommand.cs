@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Globalization;
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Cli.Output;
+using LastTokenEmbeddings.Tokenization;
+using Spectre.Console;
+
+namespace LastTokenEmbeddings.Cli.Commands;
+
+/// <summary><c>lte tokenize</c>: the token ids the model sees, prompt format applied. Loads only the tokenizer and config.</summary>
+internal static class TokenizeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = CliOptions.Model();
+        var texts = CliOptions.Texts();
+        var input = CliOptions.Input();
+        var role = CliOptions.Role();
+        var prompt = CliOptions.Prompt("raw");
+        var instruction = CliOptions.Instruction();
+        var maxTokens = CliOptions.MaxTokens();
+        var format = CliOptions.Format();
+
+        var command = new Command("tokenize", "Print the token ids of texts after the prompt format is applied (no weights are loaded).");
+        command.Arguments.Add(texts);
+        command.Options.Add(model);
+        command.Options.Add(input);
+        command.Options.Add(role);
+        command.Options.Add(prompt);
+        command.Options.Add(instruction);
+        command.Options.Add(maxTokens);
+        command.Options.Add(format);
+
+        command.SetAction((result, ct) =>
+        {
+            var promptName = result.GetValue(prompt)!.ToLowerInvariant();
+            var task = result.GetValue(instruction);
+            CliOptions.CheckInstruction(task, [promptName]);
+            var promptFormat = CliOptions.ParsePrompt(promptName, task);
+            var textRole = CliOptions.ParseRole(result.GetValue(role)!);
+            var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
+            var directory = ModelLocator.Resolve(result.GetValue(model), context);
+
+            var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
+            var tokenizer = MistralTokenizer.Load(Path.Combine(directory, "tokenizer.model"));
+            var limit = result.GetValue(maxTokens) ?? config.MaxPositionEmbeddings;
+            var fixedTokens = promptFormat.GetFixedTokenCount(tokenizer, textRole);
+            if (limit <= fixedTokens)
+                throw new UsageException($"--max-tokens must exceed the {fixedTokens} tokens the {promptFormat.Name} format adds.");
+
+            var ids = new int[all.Count][];
+            for (var i = 0; i < all.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                ids[i] = promptFormat.BuildIds(tokenizer, all[i], textRole, limit, TruncationPolicy.Truncate);
+            }
+
+            if (CliOptions.IsJson(result.GetValue(format)!))
+            {
+                JsonOutput.Write(context.Out, w =>
+                {
+                    w.WriteStartArray("data");
+                    for (var i = 0; i < ids.Length; i++)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("index", i);
+                        JsonOutput.WriteIntArray(w, "ids", ids[i]);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+            }
+            else
+            {
+                var console = context.CreateOutConsole();
+                var table = new Table()
+                    .Title($"{promptFormat.Name} · {result.GetValue(role)!.ToLowerInvariant()}")
+                    .AddColumn(new TableColumn("#").RightAligned())
+                    .AddColumn("Text")
+                    .AddColumn(new TableColumn("Tokens").RightAligned())
+                    .AddColumn("Ids");
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    table.AddRow(i.ToString(CultureInfo.InvariantCulture), TextFormat.Preview(all[i]),
+                        ids[i].Length.ToString(CultureInfo.InvariantCulture),
+                        string.Join(' ', ids[i].Select(id => id.ToString(CultureInfo.InvariantCulture))));
+                }
+                console.Write(table);
+            }
+            return Task.FromResult(ExitCodes.Success);
+        });
+        return command;
+    }
+}

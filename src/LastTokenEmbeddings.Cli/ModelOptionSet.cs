@@ -1,0 +1,44 @@
+using System.CommandLine;
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Embeddings;
+using LastTokenEmbeddings.Pooling;
+using LastTokenEmbeddings.Tokenization;
+
+namespace LastTokenEmbeddings.Cli;
+
+/// <summary>The options of the commands that run the model: --model, --instruction, --dtype, --dimensions, --max-tokens, --layer, --format.</summary>
+internal sealed class ModelOptionSet
+{
+    public Option<string?> Model { get; } = CliOptions.Model();
+    public Option<string?> Instruction { get; } = CliOptions.Instruction();
+    public Option<string> DType { get; } = CliOptions.DType();
+    public Option<int?> Dimensions { get; } = CliOptions.Dimensions();
+    public Option<int?> MaxTokens { get; } = CliOptions.MaxTokens();
+    public Option<int?> Layer { get; } = CliOptions.Layer();
+    public Option<string> Format { get; } = CliOptions.Format();
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Instruction);
+        command.Options.Add(DType);
+        command.Options.Add(Dimensions);
+        command.Options.Add(MaxTokens);
+        command.Options.Add(Layer);
+        command.Options.Add(Format);
+    }
+
+    public ModelLoadOptions LoadOptions(ParseResult result) =>
+        new() { DType = CliOptions.ParseDType(result.GetValue(DType)!) };
+
+    public EmbeddingOptions EmbeddingOptions(ParseResult result, IPoolingStrategy pooling, PromptFormat prompt, bool normalize) => new()
+    {
+        Pooling = pooling,
+        Prompt = prompt,
+        Normalize = normalize,
+        Dimensions = result.GetValue(Dimensions),
+        MaxTokens = result.GetValue(MaxTokens),
+    };
+
+    public bool IsJson(ParseResult result) => CliOptions.IsJson(result.GetValue(Format)!);
+}
