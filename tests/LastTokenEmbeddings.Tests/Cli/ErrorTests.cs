@@ -24,7 +24,7 @@ public class ErrorTests
         Assert.That(run.ExitCode, Is.EqualTo(2));
         Assert.That(run.StderrLines, Has.Length.EqualTo(1));
         Assert.That(run.Stderr, Does.Contain("max"));
-        foreach (var name in Pooling.PoolingStrategies.Names)
+        foreach (var name in LastTokenEmbeddings.Pooling.PoolingStrategies.Names)
             Assert.That(run.Stderr, Does.Contain(name));
     }
 
