@@ -23,12 +23,9 @@ internal sealed record CheckpointSummary(
     public static CheckpointSummary Read(string directory)
     {
         var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
-        using var checkpoint = OpenCheckpoint(directory);
+        using var checkpoint = ShardedCheckpoint.Open(directory);
         var names = checkpoint.TensorNames.ToHashSet(StringComparer.Ordinal);
-        var layout = names.Contains("model.embed_tokens.weight") ? CheckpointLayout.CausalLM
-            : names.Contains("embed_tokens.weight") ? CheckpointLayout.BaseModel
-            : throw new CheckpointException(checkpoint.Files.Count > 0 ? checkpoint.Files[0] : directory,
-                "neither 'model.embed_tokens.weight' nor 'embed_tokens.weight' is present; this is not a Mistral checkpoint.");
+        var layout = CheckpointInfo.DetectLayout(checkpoint);
 
         long parameters = 0;
         var dtypeCounts = new Dictionary<SafetensorsDType, long>();
@@ -48,23 +45,5 @@ internal sealed record CheckpointSummary(
         var files = checkpoint.Files.Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).OrderBy(f => f.Item1, StringComparer.Ordinal).ToList();
         return new CheckpointSummary(directory, architecture, layout, hasHead, tied, parameters, names.Count, storedDType,
             config.DType, config, files, checkpoint.TotalBytes, File.Exists(Path.Combine(directory, "tokenizer.model")));
-    }
-
-    private static ShardedCheckpoint OpenCheckpoint(string directory)
-    {
-        try
-        {
-            return ShardedCheckpoint.Open(directory);
-        }
-        catch (CheckpointException)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException
-                                      or KeyNotFoundException or ArgumentException or InvalidOperationException or FormatException)
-        {
-            // The reader on this branch is a stand-in that does not yet wrap its errors; name the directory at least.
-            throw new CheckpointException(directory, $"cannot read the safetensors weights: {e.Message}", innerException: e);
-        }
     }
 }

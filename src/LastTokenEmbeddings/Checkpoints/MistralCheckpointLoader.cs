@@ -28,10 +28,7 @@ internal static class MistralCheckpointLoader
         // Weights must outlive any dispose scope the caller happens to be in.
         using var scope = NewDisposeScope();
         using var checkpoint = ShardedCheckpoint.Open(directory);
-        var names = checkpoint.TensorNames.ToHashSet(StringComparer.Ordinal);
-        var layout = names.Contains("model.embed_tokens.weight") ? CheckpointLayout.CausalLM
-            : names.Contains("embed_tokens.weight") ? CheckpointLayout.BaseModel
-            : throw new CheckpointException(checkpoint.Files[0], "neither 'model.embed_tokens.weight' nor 'embed_tokens.weight' is present; this is not a Mistral checkpoint.");
+        var layout = CheckpointInfo.DetectLayout(checkpoint);
         var embeddingName = layout == CheckpointLayout.CausalLM ? "model.embed_tokens.weight" : "embed_tokens.weight";
         var storedDType = checkpoint.GetInfo(embeddingName).DType;
 
