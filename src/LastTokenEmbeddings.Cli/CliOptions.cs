@@ -98,6 +98,13 @@ internal static class CliOptions
     };
 
     /// <summary>Splits comma-separated values and lower-cases them, keeping order and dropping duplicates.</summary>
+    /// <summary>Adds several options to a command at once.</summary>
+    public static void AddOptions(this Command command, params Option[] options)
+    {
+        foreach (var option in options)
+            command.Options.Add(option);
+    }
+
     public static string[] SplitList(IEnumerable<string> values) =>
         values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(v => v.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray();

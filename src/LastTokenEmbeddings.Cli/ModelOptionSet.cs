@@ -19,13 +19,7 @@ internal sealed class ModelOptionSet
 
     public void AddTo(Command command)
     {
-        command.Options.Add(Model);
-        command.Options.Add(Instruction);
-        command.Options.Add(DType);
-        command.Options.Add(Dimensions);
-        command.Options.Add(MaxTokens);
-        command.Options.Add(Layer);
-        command.Options.Add(Format);
+        command.AddOptions(Model, Instruction, DType, Dimensions, MaxTokens, Layer, Format);
     }
 
     public ModelLoadOptions LoadOptions(ParseResult result) =>

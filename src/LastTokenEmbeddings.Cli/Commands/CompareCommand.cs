@@ -60,10 +60,7 @@ internal static class CompareCommand
 
         var command = new Command("compare",
             "The article's experiment: query × document cosine matrices for several poolings and prompt formats, with the separation (matched minus mismatched mean similarity).");
-        command.Options.Add(pooling);
-        command.Options.Add(prompt);
-        command.Options.Add(queries);
-        command.Options.Add(documents);
+        command.AddOptions(pooling, prompt, queries, documents);
         shared.AddTo(command);
 
         command.SetAction(async (result, ct) =>

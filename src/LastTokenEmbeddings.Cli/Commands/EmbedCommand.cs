@@ -20,11 +20,7 @@ internal static class EmbedCommand
 
         var command = new Command("embed", "Embed texts (arguments and/or --input FILE) and print the vectors.");
         command.Arguments.Add(texts);
-        command.Options.Add(input);
-        command.Options.Add(role);
-        command.Options.Add(pooling);
-        command.Options.Add(prompt);
-        command.Options.Add(noNormalize);
+        command.AddOptions(input, role, pooling, prompt, noNormalize);
         shared.AddTo(command);
 
         command.SetAction(async (result, ct) =>

@@ -13,8 +13,7 @@ internal static class InfoCommand
         var model = CliOptions.Model();
         var format = CliOptions.Format();
         var command = new Command("info", "Describe a checkpoint (architecture, sizes, files) from config.json and the safetensors headers, without loading weights.");
-        command.Options.Add(model);
-        command.Options.Add(format);
+        command.AddOptions(model, format);
         command.SetAction((result, _) =>
         {
             var directory = ModelLocator.Resolve(result.GetValue(model), context);

@@ -23,13 +23,7 @@ internal static class TokenizeCommand
 
         var command = new Command("tokenize", "Print the token ids of texts after the prompt format is applied (no weights are loaded).");
         command.Arguments.Add(texts);
-        command.Options.Add(model);
-        command.Options.Add(input);
-        command.Options.Add(role);
-        command.Options.Add(prompt);
-        command.Options.Add(instruction);
-        command.Options.Add(maxTokens);
-        command.Options.Add(format);
+        command.AddOptions(model, input, role, prompt, instruction, maxTokens, format);
 
         command.SetAction((result, ct) =>
         {
