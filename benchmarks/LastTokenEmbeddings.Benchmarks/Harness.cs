@@ -129,7 +129,7 @@ internal static class Harness
         var vocab = config.VocabSize;
         switch (workload)
         {
-            case var fixedShape when fixedShape.Contains('x', StringComparison.Ordinal) && !fixedShape.StartsWith("article", StringComparison.Ordinal):
+            case var fixedShape when fixedShape.Contains('x', StringComparison.Ordinal) && !fixedShape.StartsWith("article", StringComparison.Ordinal) && !fixedShape.StartsWith("profile", StringComparison.Ordinal):
             {
                 var parts = fixedShape.Split('x');
                 int count = int.Parse(parts[0], Inv), length = int.Parse(parts[1], Inv);

@@ -32,9 +32,9 @@ internal static class Profiler
         {
             var f = x.to(ScalarType.Float32);
             var normed = f * rsqrt(f.pow(2).mean([-1L], keepdim: true) + config.RmsNormEps);
-            return w * normed.to(x.dtype);
+            return w * normed.to(w.dtype);
         });
-        Tensor Lin(Tensor x, string name) => Time("matmul (linear)", () => nn.functional.linear(x, weights[name]));
+        Tensor Lin(Tensor x, string name) => x.dtype != weights[name].dtype ? throw new InvalidOperationException($"{name}: input {x.dtype}, weight {weights[name].dtype}, norm {weights[prefix + "norm.weight"].dtype}") : Time("matmul (linear)", () => nn.functional.linear(x, weights[name]));
 
         var total = Stopwatch.StartNew();
         for (var rep = 0; rep < repeats; rep++)
@@ -48,9 +48,9 @@ internal static class Profiler
                 for (var t = 0; t < texts[r].Length; t++) { flat[r * length + t] = texts[r][t]; flatMask[r * length + t] = true; }
             var ids = tensor(flat, [texts.Length, length]);
             var padding = tensor(flatMask, [texts.Length, length]);
-            var hidden = Time("embedding+rotary tables+mask", () => weights[prefix + "embed_tokens.weight"].index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1));
+            var hidden = Time("embedding+rotary tables+mask", () => weights[prefix + "embed_tokens.weight"].index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1).to(decoder.Model.DType));
             var positions = padding.to(ScalarType.Int64).cumsum(1).sub_(1).clamp_min_(0);
-            var (cos, sin) = Time("embedding+rotary tables+mask", () => rotary.Forward(positions, hidden.dtype));
+            var (cos, sin) = Time("embedding+rotary tables+mask", () => rotary.Forward(positions, decoder.Model.DType));
             var needsMask = (config.SlidingWindow is { } w && length > w) || !padding.all().item<bool>();
             var mask = needsMask ? Time("embedding+rotary tables+mask", () => AttentionMask.Build(padding, config.SlidingWindow)) : null;
             long b = texts.Length, heads = config.NumAttentionHeads, kvHeads = config.NumKeyValueHeads, hd = config.HeadDim;
