@@ -186,6 +186,34 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         }
     }
 
+    /// <summary>The loaded decoder (for benchmarks and diagnostics).</summary>
+    internal MistralForCausalLM Decoder => shared.Decoder;
+
+    /// <summary>
+    /// Embeds texts given directly as token ids (prompt formatting and truncation skipped), batched exactly as
+    /// <see cref="Embed"/> batches; for benchmarks that need exact token counts.
+    /// </summary>
+    internal float[][] EmbedTokenIds(IReadOnlyList<int[]> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        Acquire();
+        try
+        {
+            var results = new float[ids.Count][];
+            foreach (var batch in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
+            {
+                var vectors = shared.RunExclusive(() => EmbedBatch(batch.Select(i => ids[i]).ToArray()), CancellationToken.None);
+                for (var b = 0; b < batch.Length; b++)
+                    results[batch[b]] = vectors[b];
+            }
+            return results;
+        }
+        finally
+        {
+            shared.Release();
+        }
+    }
+
     /// <summary>One forward pass and pooling for a batch, right-padded; runs inside one dispose scope on this thread.</summary>
     private float[][] EmbedBatch(int[][] batch)
     {
