@@ -81,9 +81,19 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
         return hidden.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Plain causal SDPA is exact (and faster) when nothing is padded and the window covers the sequence.</summary>
-    private bool NeedsMask(Tensor padding) =>
-        (config.SlidingWindow is { } window && padding.shape[1] > window) || !padding.all().item<bool>();
+    /// <summary>
+    /// Plain causal SDPA is exact (and faster) when the window covers the sequence and padding, if any, is on the
+    /// right: real tokens then never see a padded key, because every pad comes after them.
+    /// </summary>
+    private bool NeedsMask(Tensor padding)
+    {
+        if (config.SlidingWindow is { } window && padding.shape[1] > window)
+            return true;
+        using var scope = NewDisposeScope();
+        var length = padding.shape[1];
+        var padThenReal = padding[TensorIndex.Colon, TensorIndex.Slice(1)].logical_and(padding[TensorIndex.Colon, TensorIndex.Slice(0, length - 1)].logical_not());
+        return padThenReal.any().item<bool>();
+    }
 
     private void ValidateInputs(Tensor inputIds, Tensor attentionMask)
     {

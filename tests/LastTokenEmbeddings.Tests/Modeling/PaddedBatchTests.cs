@@ -10,11 +10,21 @@ public class PaddedBatchTests
     // The 420-token passage (index 10) with short texts: far past the sliding window, lots of padding.
     private static readonly int[] Mixed = [10, 0, 3, 7];
 
+    // Texts that all fit in the window of 24: right padding then takes the unmasked causal path.
+    private static readonly int[] Short = [0, 4, 5, 6];
+
     [TestCase(true, "raw")]
     [TestCase(false, "raw")]
     [TestCase(true, "chat")]
     [TestCase(false, "e5")]
-    public void Batched_outputs_equal_one_text_at_a_time(bool leftPadding, string mode)
+    public void Batched_outputs_equal_one_text_at_a_time(bool leftPadding, string mode) => AssertBatchMatches(Mixed, leftPadding, mode);
+
+    [TestCase(true, "raw")]
+    [TestCase(false, "raw")]
+    [TestCase(false, "chat")]
+    public void Short_texts_batched_within_the_window_equal_one_text_at_a_time(bool leftPadding, string mode) => AssertBatchMatches(Short, leftPadding, mode);
+
+    private static void AssertBatchMatches(int[] Mixed, bool leftPadding, string mode)
     {
         using var scope = NewDisposeScope();
         var model = SharedModel.Float32;
