@@ -114,6 +114,7 @@ internal static class Harness
         Console.WriteLine();
         foreach (var line in summary) Console.WriteLine(line);
         Console.WriteLine($"final        : VmHWM {hwm / 1e9:F3} GB ({(double)hwm / checkpointBytes:F2}x checkpoint), VmRSS {rss / 1e9:F3} GB ({(double)rss / checkpointBytes:F2}x)");
+        Console.WriteLine($"final VmRSS  : {RssBreakdown()}");
         return 0;
     }
 
@@ -311,6 +312,16 @@ internal static class Harness
         }
         return (hwm, rss);
         static long Kb(string line) => 1024 * long.Parse(line.Split(':', 2)[1].Trim().Split(' ')[0], Inv);
+    }
+
+    /// <summary>VmRSS split into anonymous memory (activations, allocator caches) and file-backed pages (mapped weights).</summary>
+    private static string RssBreakdown()
+    {
+        if (!File.Exists("/proc/self/status")) return "n/a";
+        var fields = File.ReadLines("/proc/self/status")
+            .Where(line => line.StartsWith("RssAnon:", StringComparison.Ordinal) || line.StartsWith("RssFile:", StringComparison.Ordinal))
+            .Select(line => $"{line.Split(':')[0]} {long.Parse(line.Split(':', 2)[1].Trim().Split(' ')[0], Inv) / 1e6:F3} GB");
+        return string.Join(", ", fields);
     }
 
     /// <summary>Synthesizes (if not cached) in a child process, so this process's peak RSS reflects loading only.</summary>

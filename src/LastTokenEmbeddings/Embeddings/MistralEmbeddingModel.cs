@@ -163,21 +163,10 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
                 }
             }
 
+            var vectors = RunBatches(ids, progress, cancellationToken);
             var results = new TextEmbedding[texts.Count];
-            var done = 0;
-            long tokens = 0;
-            foreach (var batch in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var vectors = shared.RunExclusive(() => EmbedBatch(batch.Select(i => ids[i]).ToArray()), cancellationToken);
-                for (var b = 0; b < batch.Length; b++)
-                {
-                    results[batch[b]] = new TextEmbedding(vectors[b], ids[batch[b]].Length, truncated[batch[b]]);
-                    tokens += ids[batch[b]].Length;
-                }
-                done += batch.Length;
-                progress?.Report(new EmbeddingProgress(done, texts.Count, tokens));
-            }
+            for (var i = 0; i < texts.Count; i++)
+                results[i] = new TextEmbedding(vectors[i], ids[i].Length, truncated[i]);
             return results;
         }
         finally
@@ -199,14 +188,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         Acquire();
         try
         {
-            var results = new float[ids.Count][];
-            foreach (var batch in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
-            {
-                var vectors = shared.RunExclusive(() => EmbedBatch(batch.Select(i => ids[i]).ToArray()), CancellationToken.None);
-                for (var b = 0; b < batch.Length; b++)
-                    results[batch[b]] = vectors[b];
-            }
-            return results;
+            return RunBatches(ids.ToArray(), progress: null, CancellationToken.None);
         }
         finally
         {
@@ -214,31 +196,44 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         }
     }
 
-    /// <summary>One forward pass and pooling for a batch, right-padded; runs inside one dispose scope on this thread.</summary>
-    private float[][] EmbedBatch(int[][] batch)
+    /// <summary>Plans the batches, runs them one forward pass at a time and returns the vectors in input order.</summary>
+    private float[][] RunBatches(int[][] ids, IProgress<EmbeddingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var vectors = new float[ids.Length][];
+        var done = 0;
+        long tokens = 0;
+        foreach (var rows in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = new PackedBatch(rows, ids);
+            var pooled = shared.RunExclusive(() => EmbedBatch(batch), cancellationToken);
+            for (var b = 0; b < batch.TextIndices.Length; b++)
+            {
+                vectors[batch.TextIndices[b]] = pooled[b];
+                tokens += ids[batch.TextIndices[b]].Length;
+            }
+            done += batch.TextIndices.Length;
+            progress?.Report(new EmbeddingProgress(done, ids.Length, tokens));
+        }
+        return vectors;
+    }
+
+    /// <summary>One forward pass and pooling for a batch; runs inside one dispose scope on this thread.</summary>
+    private float[][] EmbedBatch(PackedBatch batch)
     {
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var decoder = shared.Decoder;
-        var length = batch.Max(ids => ids.Length);
-        var flatIds = new long[batch.Length * length];
-        var flatMask = new bool[batch.Length * length];
-        for (var row = 0; row < batch.Length; row++)
-        {
-            for (var t = 0; t < batch[row].Length; t++)
-            {
-                flatIds[row * length + t] = batch[row][t];
-                flatMask[row * length + t] = true;
-            }
-        }
-        var ids = tensor(flatIds, [batch.Length, length]);
-        var mask = tensor(flatMask, [batch.Length, length]).to(decoder.Model.Device);
-        var hidden = decoder.Model.Forward(ids, mask, options.Pooling.Layer ?? decoder.Config.NumHiddenLayers);
+        var (ids, segments) = batch.RowTensors();
+        segments = segments.to(decoder.Model.Device);
+        var rowHidden = decoder.Model.Forward(ids, segments, options.Pooling.Layer ?? decoder.Config.NumHiddenLayers);
+        var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(0));
+        var count = batch.TextIndices.Length;
         var pooled = options.Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
         var expected = options.Pooling.OutputDimension(decoder.Config);
-        if (pooled.dim() != 2 || pooled.shape[0] != batch.Length || pooled.shape[1] != expected)
+        if (pooled.dim() != 2 || pooled.shape[0] != count || pooled.shape[1] != expected)
             throw new InvalidOperationException(
-                $"Pooling '{options.Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{batch.Length}, {expected}].");
+                $"Pooling '{options.Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{count}, {expected}].");
         pooled = pooled.to(ScalarType.Float32);
         if (options.Dimensions is { } dimensions)
             pooled = pooled.narrow(1, 0, dimensions);
@@ -246,7 +241,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
             pooled = nn.functional.normalize(pooled, p: 2, dim: 1);
         var flat = pooled.cpu().contiguous().data<float>().ToArray();
         var width = (int)pooled.shape[1];
-        return Enumerable.Range(0, batch.Length).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+        return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
     }
 
     private static void ValidateTexts(IReadOnlyList<string> texts)

@@ -54,7 +54,11 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     /// output. Layers past the requested one are not computed.
     /// </summary>
     /// <param name="inputIds">Token ids [batch, seq] (int64).</param>
-    /// <param name="attentionMask">[batch, seq], nonzero/True for real tokens, zero for padding on either side.</param>
+    /// <param name="attentionMask">
+    /// [batch, seq]: zero/False for padding (on either side), nonzero/True for real tokens. Integer labels 1, 2, ...
+    /// pack several sequences into one row: a token attends only earlier tokens with the same label, and positions
+    /// restart at 0 for each label.
+    /// </param>
     /// <param name="outputLayer">Which hidden state to return, 0..num_hidden_layers.</param>
     /// <returns>[batch, seq, hidden] in the compute dtype.</returns>
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, int outputLayer)
@@ -65,15 +69,14 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var ids = inputIds.to(Device);
-        var padding = attentionMask.to(Device).to(ScalarType.Bool);
+        var segments = attentionMask.to(Device).to(ScalarType.Int64);
         var hidden = embed_tokens.forward(ids);
         if (outputLayer == 0)
             return hidden.MoveToOuterDisposeScope();
 
-        // Positions count real tokens only, so a left-padded text gets the same positions as unpadded.
-        var positions = padding.to(ScalarType.Int64).cumsum(1).sub_(1).clamp_min_(0);
+        var positions = PositionsWithinSequences(segments);
         var (cos, sin) = rotary_emb.Forward(positions, dtype);
-        var inputs = new AttentionInputs(cos, sin, NeedsMask(padding) ? AttentionMask.Build(padding, config.SlidingWindow) : null);
+        var inputs = new AttentionInputs(cos, sin, NeedsMask(segments) ? AttentionMask.Build(segments, config.SlidingWindow) : null);
         for (var i = 0; i < outputLayer; i++)
             hidden = layers[i].forward(hidden, inputs);
         if (outputLayer == config.NumHiddenLayers)
@@ -82,17 +85,33 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>
-    /// Plain causal SDPA is exact (and faster) when the window covers the sequence and padding, if any, is on the
-    /// right: real tokens then never see a padded key, because every pad comes after them.
+    /// Each token's position within its own sequence: padding never shifts positions (a left-padded text gets the
+    /// positions it has alone), and every text packed into a row starts again at 0.
     /// </summary>
-    private bool NeedsMask(Tensor padding)
+    private static Tensor PositionsWithinSequences(Tensor segments)
     {
-        if (config.SlidingWindow is { } window && padding.shape[1] > window)
+        using var scope = NewDisposeScope();
+        var real = segments.ne(0);
+        var counted = real.to(ScalarType.Int64).cumsum(1);
+        var previous = nn.functional.pad(segments, [1, 0])[TensorIndex.Colon, TensorIndex.Slice(0, -1)];
+        var starts = real.logical_and(segments.ne(previous));
+        var countBeforeStart = where(starts, counted - 1, zeros_like(counted)).cummax(1).Item1;
+        return (counted - 1 - countBeforeStart).clamp_min_(0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Plain causal SDPA is exact (and faster) when the window covers the sequence, each row holds one sequence,
+    /// and padding, if any, is on the right: real tokens then never see a padded key, as every pad comes after them.
+    /// </summary>
+    private bool NeedsMask(Tensor segments)
+    {
+        if (config.SlidingWindow is { } window && segments.shape[1] > window)
             return true;
         using var scope = NewDisposeScope();
-        var length = padding.shape[1];
-        var padThenReal = padding[TensorIndex.Colon, TensorIndex.Slice(1)].logical_and(padding[TensorIndex.Colon, TensorIndex.Slice(0, length - 1)].logical_not());
-        return padThenReal.any().item<bool>();
+        var length = segments.shape[1];
+        var real = segments.ne(0);
+        var padThenReal = real[TensorIndex.Colon, TensorIndex.Slice(1)].logical_and(real[TensorIndex.Colon, TensorIndex.Slice(0, length - 1)].logical_not());
+        return padThenReal.any().item<bool>() || segments.max().item<long>() > 1;
     }
 
     private void ValidateInputs(Tensor inputIds, Tensor attentionMask)
@@ -103,6 +122,8 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
             throw new ArgumentException($"inputIds must have shape [batch, seq] with seq > 0, not [{string.Join(", ", inputIds.shape)}].", nameof(inputIds));
         if (inputIds.dtype != ScalarType.Int64 && inputIds.dtype != ScalarType.Int32)
             throw new ArgumentException($"inputIds must be int64 or int32, not {inputIds.dtype}.", nameof(inputIds));
+        if (attentionMask.dtype is not (ScalarType.Bool or ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
+            throw new ArgumentException($"attentionMask must be boolean or integer, not {attentionMask.dtype}.", nameof(attentionMask));
         if (!attentionMask.shape.SequenceEqual(inputIds.shape))
             throw new ArgumentException($"attentionMask shape [{string.Join(", ", attentionMask.shape)}] differs from inputIds shape [{string.Join(", ", inputIds.shape)}].", nameof(attentionMask));
         var min = inputIds.min().item<long>();

@@ -55,3 +55,46 @@ public class PaddedBatchTests
         Assert.That(hidden.isfinite().all().item<bool>(), Is.True, "padding rows must stay finite");
     }
 }
+
+/// <summary>Several texts packed into one row, kept apart by sequence labels, give the outputs they get alone.</summary>
+public class PackedRowTests
+{
+    [TestCase("raw")]
+    [TestCase("chat")]
+    [TestCase("e5")]
+    public void Packed_sequences_equal_one_text_at_a_time(string mode)
+    {
+        using var scope = NewDisposeScope();
+        var model = SharedModel.Float32;
+        int[][] rows = [[0, 4, 5], [6, 1, 2, 3]]; // chat and e5 rows run past the window of 24
+        var sequences = rows.Select(row => row.Select(i => ReferenceData.Ids(mode, i)).ToArray()).ToArray();
+        var length = sequences.Max(row => row.Sum(s => s.Length)) + 3; // trailing padding too
+        var ids = zeros(rows.Length, length, dtype: ScalarType.Int64);
+        var labels = zeros(rows.Length, length, dtype: ScalarType.Int64);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var offset = 0;
+            for (var k = 0; k < rows[r].Length; k++)
+            {
+                var span = TensorIndex.Slice(offset, offset + sequences[r][k].Length);
+                ids[r, span] = tensor(sequences[r][k]);
+                labels[r, span] = k + 1;
+                offset += sequences[r][k].Length;
+            }
+        }
+
+        var hidden = model.Model.forward(ids, labels);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var offset = 0;
+            for (var k = 0; k < rows[r].Length; k++)
+            {
+                var real = hidden[r, TensorIndex.Slice(offset, offset + sequences[r][k].Length)];
+                var expected = ReferenceData.Tensor($"float32/{mode}/{rows[r][k]}/last_hidden_state");
+                Assert.That(ReferenceData.MaxAbsDiff(real, expected), Is.LessThanOrEqualTo(1e-4), $"text {rows[r][k]}");
+                offset += sequences[r][k].Length;
+            }
+        }
+        Assert.That(hidden.isfinite().all().item<bool>(), Is.True);
+    }
+}
