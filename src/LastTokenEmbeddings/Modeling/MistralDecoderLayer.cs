@@ -26,8 +26,9 @@ public sealed class MistralDecoderLayer : nn.Module<Tensor, AttentionInputs, Ten
     public override Tensor forward(Tensor hidden, AttentionInputs inputs)
     {
         using var scope = NewDisposeScope();
-        var afterAttention = hidden + self_attn.forward(input_layernorm.forward(hidden), inputs);
-        var output = afterAttention + mlp.forward(post_attention_layernorm.forward(afterAttention));
+        // Residuals are added into the sublayer outputs (which this layer owns) to avoid another activation-sized buffer.
+        var afterAttention = self_attn.forward(input_layernorm.forward(hidden), inputs).add_(hidden);
+        var output = mlp.forward(post_attention_layernorm.forward(afterAttention)).add_(afterAttention);
         return output.MoveToOuterDisposeScope();
     }
 }

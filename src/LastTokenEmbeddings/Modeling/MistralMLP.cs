@@ -24,7 +24,7 @@ public sealed class MistralMLP : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var gated = nn.functional.silu(gate_proj.forward(input)).mul_(up_proj.forward(input));
+        var gated = nn.functional.silu(gate_proj.forward(input), inplace: true).mul_(up_proj.forward(input));
         return down_proj.forward(gated).MoveToOuterDisposeScope();
     }
 }

@@ -78,7 +78,11 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
         var (cos, sin) = rotary_emb.Forward(positions, dtype);
         var inputs = new AttentionInputs(cos, sin, NeedsMask(segments) ? AttentionMask.Build(segments, config.SlidingWindow) : null);
         for (var i = 0; i < outputLayer; i++)
-            hidden = layers[i].forward(hidden, inputs);
+        {
+            var next = layers[i].forward(hidden, inputs);
+            hidden.Dispose(); // free each layer's input now, not when the forward ends: peak memory stays one layer deep
+            hidden = next;
+        }
         if (outputLayer == config.NumHiddenLayers)
             hidden = norm.forward(hidden);
         return hidden.MoveToOuterDisposeScope();

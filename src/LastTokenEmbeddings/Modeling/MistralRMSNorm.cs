@@ -28,6 +28,8 @@ public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
         var x = input.to(ScalarType.Float32);
         var variance = x.pow(2).mean([-1L], keepdim: true);
         var normed = x * rsqrt(variance + eps);
-        return (weight * normed.to(input.dtype)).MoveToOuterDisposeScope();
+        // As transformers: cast back, then scale (in place: the buffer is ours either way).
+        var cast = normed.dtype == input.dtype ? normed : normed.to(input.dtype);
+        return cast.mul_(weight).MoveToOuterDisposeScope();
     }
 }

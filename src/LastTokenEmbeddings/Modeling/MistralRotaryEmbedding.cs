@@ -46,6 +46,6 @@ public sealed class MistralRotaryEmbedding : nn.Module
         using var scope = NewDisposeScope();
         var half = x.shape[^1] / 2;
         var rotated = cat([-x[TensorIndex.Ellipsis, TensorIndex.Slice(half)], x[TensorIndex.Ellipsis, TensorIndex.Slice(0, half)]], dim: -1);
-        return (x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1)).MoveToOuterDisposeScope();
+        return (x * cos.unsqueeze(1)).add_(rotated.mul_(sin.unsqueeze(1))).MoveToOuterDisposeScope();
     }
 }
