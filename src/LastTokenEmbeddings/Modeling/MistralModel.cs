@@ -10,7 +10,7 @@ namespace LastTokenEmbeddings.Modeling;
 /// </summary>
 public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly Embedding embed_tokens;
+    private readonly MistralTokenEmbedding embed_tokens;
     private readonly ModuleList<MistralDecoderLayer> layers;
     private readonly MistralRMSNorm norm;
     private readonly MistralRotaryEmbedding rotary_emb;
@@ -22,7 +22,7 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
         this.config = config;
         var embedding = weights.Take("embed_tokens.weight", config.VocabSize, config.HiddenSize);
         dtype = embedding.dtype;
-        embed_tokens = nn.Embedding_from_pretrained(embedding, freeze: true);
+        embed_tokens = new MistralTokenEmbedding(embedding);
         layers = new ModuleList<MistralDecoderLayer>();
         for (var i = 0; i < config.NumHiddenLayers; i++)
             layers.Add(new MistralDecoderLayer(config, weights.Scope($"layers.{i}")));
@@ -38,10 +38,10 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     public ScalarType DType => dtype;
 
     /// <summary>The device weights live on.</summary>
-    public Device Device => embed_tokens.weight!.device;
+    public Device Device => embed_tokens.Weight.device;
 
     /// <summary>The token embedding matrix [vocab, hidden] (the LM head when embeddings are tied).</summary>
-    internal Tensor EmbeddingWeight => embed_tokens.weight!;
+    internal Tensor EmbeddingWeight => embed_tokens.Weight;
 
     /// <summary>Final (normed) hidden states [batch, seq, hidden].</summary>
     /// <param name="inputIds">Token ids [batch, seq] (int64).</param>
