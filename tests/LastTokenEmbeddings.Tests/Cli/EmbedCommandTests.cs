@@ -55,34 +55,28 @@ public class EmbedCommandTests
     }
 
     [Test]
-    public async Task Input_file_of_plain_lines_equals_arguments()
+    public Task Input_file_of_plain_lines_equals_arguments()
     {
         var texts = new[] { "Where is the headquarter of OpenAI?", "What is GPU?", "  leading and trailing spaces  " };
-        var path = TempFile(string.Join("\r\n", texts) + "\n\n");
-        try
-        {
-            var fromFile = await Lte.OnFixture("embed", "--format", "json", "--input", path);
-            var fromArgs = await Lte.OnFixture("embed", ["--format", "json", "--", .. texts]);
-            Assert.That(fromFile.Json().GetProperty("data").GetArrayLength(), Is.EqualTo(3));
-            Assert.That(fromFile.Stdout, Is.EqualTo(fromArgs.Stdout));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        return AssertInputFileEqualsArguments(string.Join("\r\n", texts) + "\n\n", texts);
     }
 
     [Test]
-    public async Task Input_file_of_json_lines_uses_the_text_field()
+    public Task Input_file_of_json_lines_uses_the_text_field()
     {
         var texts = new[] { "Line one\nLine two\ttabbed", "{not json}", "What is GPU?" };
         var jsonl = string.Join("\n", texts.Select((t, i) => JsonSerializer.Serialize(new { id = i, text = t }))) + "\n";
-        var path = TempFile(jsonl);
+        return AssertInputFileEqualsArguments(jsonl, texts);
+    }
+
+    private static async Task AssertInputFileEqualsArguments(string fileContent, string[] texts)
+    {
+        var path = TempFile(fileContent);
         try
         {
             var fromFile = await Lte.OnFixture("embed", "--format", "json", "--input", path);
             var fromArgs = await Lte.OnFixture("embed", ["--format", "json", "--", .. texts]);
-            Assert.That(fromFile.Json().GetProperty("data").GetArrayLength(), Is.EqualTo(3));
+            Assert.That(fromFile.Json().GetProperty("data").GetArrayLength(), Is.EqualTo(texts.Length));
             Assert.That(fromFile.Stdout, Is.EqualTo(fromArgs.Stdout));
         }
         finally
