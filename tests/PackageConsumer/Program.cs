@@ -6,6 +6,14 @@ using TorchSharp;
 
 try
 {
+    // The MKL shim must ship in the package and be found next to the app (build and publish layouts).
+    LastTokenEmbeddings.Native.MklFastPath.EnsureApplied();
+    Console.WriteLine($"PackageConsumer: MKL fast path: {LastTokenEmbeddings.Native.MklFastPath.Status}");
+    if (LastTokenEmbeddings.Native.MklFastPath.Status.Contains("not found", StringComparison.Ordinal))
+    {
+        Console.Error.WriteLine("PackageConsumer: FAIL (libltemklshim.so missing from the output)");
+        return 1;
+    }
     using var x = torch.arange(4);
     using var sum = x.sum();
     var value = sum.item<long>();
