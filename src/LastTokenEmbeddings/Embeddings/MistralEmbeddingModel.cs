@@ -155,12 +155,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
             for (var i = 0; i < texts.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, int.MaxValue, TruncationPolicy.Throw);
-                if (ids[i].Length > MaxTokens)
-                {
-                    ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation);
-                    truncated[i] = true;
-                }
+                ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, out truncated[i]);
             }
 
             var vectors = RunBatches(ids, progress, cancellationToken);

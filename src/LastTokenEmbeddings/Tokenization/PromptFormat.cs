@@ -108,7 +108,7 @@ public abstract class PromptFormat
 
     /// <summary>
     /// Number of ids the format adds around the text for <paramref name="role"/> (BOS, EOS, prefix and suffix tokens);
-    /// <c>maxTokens</c> passed to <see cref="BuildIds"/> must be at least this plus one.
+    /// <c>maxTokens</c> passed to <see cref="BuildIds(MistralTokenizer, string, TextRole, int, TruncationPolicy)"/> must be at least this plus one.
     /// </summary>
     /// <param name="tokenizer">The tokenizer.</param>
     /// <param name="role">Query or document.</param>
@@ -135,8 +135,13 @@ public abstract class PromptFormat
     /// <paramref name="truncation"/> is not a defined value.
     /// </exception>
     /// <exception cref="InputTooLongException">The prompt is too long and <paramref name="truncation"/> is <see cref="TruncationPolicy.Throw"/>.</exception>
-    public int[] BuildIds(MistralTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation)
+    public int[] BuildIds(MistralTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation) =>
+        BuildIds(tokenizer, text, role, maxTokens, truncation, out _);
+
+    /// <summary>As the public overload, also telling whether the text was cut to fit.</summary>
+    internal int[] BuildIds(MistralTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation, out bool truncated)
     {
+        truncated = false;
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(text);
         Template t = GetTemplate(CheckRole(role));
@@ -169,6 +174,7 @@ public abstract class PromptFormat
             throw new InputTooLongException(total, maxTokens, nameof(text));
         }
 
+        truncated = true;
         int[] suffixIds = SuffixIds(tokenizer, t);
         int[] head = suffixIds.Length == 0 ? body : tokenizer.Encode(t.Prefix + clean);
         int headCount = Math.Min(head.Length, maxTokens - bos - eos - suffixIds.Length);
