@@ -49,7 +49,12 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     public static MistralEmbeddingModel Load(string modelDirectory, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
-        var tokenizer = MistralTokenizer.Load(Path.Combine(modelDirectory, "tokenizer.model"));
+        var tokenizerPath = Path.Combine(modelDirectory, "tokenizer.model");
+        var tokenizer = MistralTokenizer.Load(tokenizerPath);
+        var config = MistralConfig.Load(Path.Combine(modelDirectory, "config.json"));
+        if (tokenizer.VocabularySize > config.VocabSize)
+            throw new CheckpointException(tokenizerPath,
+                $"the tokenizer has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}; they belong to different models.");
         var decoder = MistralForCausalLM.Load(modelDirectory, loadOptions?.Clone());
         var shared = new SharedDecoder(decoder, tokenizer);
         try

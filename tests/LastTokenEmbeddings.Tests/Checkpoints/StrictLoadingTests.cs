@@ -91,3 +91,16 @@ public class StrictLoadingTests
         }
     }
 }
+
+public class TokenizerModelMismatchTests
+{
+    [Test]
+    public void Tokenizer_larger_than_the_model_vocabulary_is_refused()
+    {
+        using var variant = new FixtureRewriter()
+            .Config(c => c["vocab_size"] = 1000)
+            .Weights((name, t) => name is "model.embed_tokens.weight" or "lm_head.weight" ? [(name, t[TorchSharp.torch.TensorIndex.Slice(0, 1000)])] : [(name, t)]);
+        Assert.That(() => MistralEmbeddingModel.Load(variant.Directory),
+            Throws.InstanceOf<CheckpointException>().With.Message.Contains("vocab_size is 1000").And.Property(nameof(CheckpointException.FilePath)).EndsWith("tokenizer.model"));
+    }
+}
