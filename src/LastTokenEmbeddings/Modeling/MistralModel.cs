@@ -57,7 +57,7 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="attentionMask">
     /// [batch, seq]: zero/False for padding (on either side), nonzero/True for real tokens. Integer labels 1, 2, ...
     /// pack several sequences into one row: a token attends only earlier tokens with the same label, and positions
-    /// restart at 0 for each label.
+    /// restart at 0 for each label. Each label's tokens must form one contiguous run.
     /// </param>
     /// <param name="outputLayer">Which hidden state to return, 0..num_hidden_layers.</param>
     /// <returns>[batch, seq, hidden] in the compute dtype.</returns>
