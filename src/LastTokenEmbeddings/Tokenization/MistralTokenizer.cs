@@ -19,6 +19,7 @@ public sealed class MistralTokenizer
 {
     private readonly LlamaTokenizer _tokenizer;
     private readonly Lock _gate = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _templateParts = new(StringComparer.Ordinal);
 
     private MistralTokenizer(LlamaTokenizer tokenizer, int vocabularySize)
     {
@@ -154,6 +155,25 @@ public sealed class MistralTokenizer
     }
 
     /// <summary>Encodes without the null check; the text's lone surrogates are replaced first.</summary>
+    /// <summary>
+    /// Ids of a prompt template's fixed part, memoised: formats re-derive their prefix and suffix ids for every
+    /// text, and templates are few. The cache is cleared if it ever grows past 256 entries.
+    /// </summary>
+    internal int[] EncodeTemplatePart(string part)
+    {
+        if (_templateParts.TryGetValue(part, out var ids))
+        {
+            return ids;
+        }
+
+        if (_templateParts.Count >= 256)
+        {
+            _templateParts.Clear();
+        }
+
+        return _templateParts[part] = Encode(part);
+    }
+
     internal int[] Encode(string text)
     {
         string clean = TextSanitizer.ReplaceLoneSurrogates(text);

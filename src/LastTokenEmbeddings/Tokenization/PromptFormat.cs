@@ -216,7 +216,7 @@ public abstract class PromptFormat
     private static int FixedTokenCount(MistralTokenizer tokenizer, Template t)
     {
         string prefix = t.Prefix.TrimEnd();
-        int prefixCount = prefix.Length == 0 ? 0 : tokenizer.Encode(prefix).Length;
+        int prefixCount = prefix.Length == 0 ? 0 : tokenizer.EncodeTemplatePart(prefix).Length;
         return (t.AddBos ? 1 : 0) + prefixCount + SuffixIds(tokenizer, t).Length + (t.AddEos ? 1 : 0);
     }
 
@@ -228,9 +228,9 @@ public abstract class PromptFormat
             return [];
         }
 
-        int[] word = tokenizer.Encode("a");
-        int[] probe = tokenizer.Encode("a" + t.Suffix);
-        return probe.AsSpan().StartsWith(word) ? probe[word.Length..] : tokenizer.Encode(t.Suffix);
+        int[] word = tokenizer.EncodeTemplatePart("a");
+        int[] probe = tokenizer.EncodeTemplatePart("a" + t.Suffix);
+        return probe.AsSpan().StartsWith(word) ? probe[word.Length..] : tokenizer.EncodeTemplatePart(t.Suffix);
     }
 
     private protected readonly record struct Template(string Prefix, string Suffix, bool AddBos, bool AddEos);
