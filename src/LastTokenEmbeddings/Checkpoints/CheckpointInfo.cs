@@ -29,7 +29,7 @@ public sealed record CheckpointInfo(string Directory, IReadOnlyList<string> File
         var names = checkpoint.TensorNames as ISet<string> ?? checkpoint.TensorNames.ToHashSet(StringComparer.Ordinal);
         return names.Contains("model.embed_tokens.weight") ? CheckpointLayout.CausalLM
             : names.Contains("embed_tokens.weight") ? CheckpointLayout.BaseModel
-            : throw new CheckpointException(checkpoint.Files[0],
+            : throw new CheckpointException(checkpoint.SourcePath,
                 "neither 'model.embed_tokens.weight' nor 'embed_tokens.weight' is present; this is not a Mistral checkpoint.");
     }
 }

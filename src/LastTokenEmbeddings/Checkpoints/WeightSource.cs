@@ -34,9 +34,6 @@ internal sealed class WeightSource
 
     public Device Device { get; }
 
-    /// <summary>The index or single file that lists the tensors, for error messages about absent ones.</summary>
-    public string ListingFile => checkpoint.Files.Count == 1 ? checkpoint.Files[0] : Path.Combine(Path.GetDirectoryName(checkpoint.Files[0])!, "model.safetensors.index.json");
-
     public WeightSource Scope(string name) => new(checkpoint, $"{prefix}{name}.", dtype, Device, available, taken);
 
     public bool Contains(string name) => available.Contains(prefix + name);
@@ -46,7 +43,7 @@ internal sealed class WeightSource
     {
         var fullName = prefix + name;
         if (!available.Contains(fullName))
-            throw new CheckpointException(ListingFile, "required tensor is missing from the checkpoint.", fullName);
+            throw new CheckpointException(checkpoint.SourcePath, "required tensor is missing from the checkpoint.", fullName);
         var info = checkpoint.GetInfo(fullName);
         if (!info.Shape.SequenceEqual(shape))
             throw new CheckpointException(checkpoint.FileOf(fullName),

@@ -18,6 +18,25 @@ public class StrictLoadingTests
     }
 
     [Test]
+    public void Missing_tensor_of_a_one_shard_index_names_the_index()
+    {
+        using var variant = new FixtureRewriter().Config().Weights((name, t) => name == "model.norm.weight" ? [] : [(name, t)]);
+        var shard = Path.Combine(variant.Directory, "model-00001-of-00001.safetensors");
+        File.Move(Path.Combine(variant.Directory, "model.safetensors"), shard);
+        using (var file = LastTokenEmbeddings.Checkpoints.Safetensors.SafetensorsFile.Open(shard))
+        {
+            var map = new System.Text.Json.Nodes.JsonObject();
+            foreach (var name in file.Tensors.Keys)
+                map[name] = "model-00001-of-00001.safetensors";
+            File.WriteAllText(Path.Combine(variant.Directory, "model.safetensors.index.json"),
+                new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map }.ToJsonString());
+        }
+        var error = Assert.Throws<CheckpointException>(() => MistralForCausalLM.Load(variant.Directory))!;
+        Assert.That(error.TensorName, Is.EqualTo("model.norm.weight"));
+        Assert.That(error.FilePath, Is.EqualTo(Path.Combine(variant.Directory, "model.safetensors.index.json")));
+    }
+
+    [Test]
     public void Unexpected_tensor_is_named()
     {
         using var variant = new FixtureRewriter().Config().Weights(extra: [("model.layers.0.self_attn.q_proj.bias", zeros(64))]);

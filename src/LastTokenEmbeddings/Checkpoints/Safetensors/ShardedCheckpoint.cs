@@ -38,6 +38,9 @@ public sealed class ShardedCheckpoint : IDisposable
     /// <summary>The checkpoint directory (full path).</summary>
     public string Directory { get; }
 
+    /// <summary>The file that lists the tensors: <c>model.safetensors</c> itself, or the index.</summary>
+    public string SourcePath => _sourcePath;
+
     /// <summary>All tensor names, in ordinal order.</summary>
     public IReadOnlyCollection<string> TensorNames { get; }
 
