@@ -8,13 +8,16 @@ namespace LastTokenEmbeddings.Checkpoints;
 /// <summary>Builds a <see cref="MistralForCausalLM"/> from a Hugging Face model directory.</summary>
 internal static class MistralCheckpointLoader
 {
-    public static MistralForCausalLM Load(string directory, ModelLoadOptions options)
+    /// <param name="directory">The model directory.</param>
+    /// <param name="options">Dtype and device.</param>
+    /// <param name="config">The directory's config.json when the caller has already read it.</param>
+    public static MistralForCausalLM Load(string directory, ModelLoadOptions options, MistralConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         Native.MklFastPath.EnsureApplied();
         if (!System.IO.Directory.Exists(directory))
             throw new CheckpointException(directory, "model directory not found.");
-        var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
+        config ??= MistralConfig.Load(Path.Combine(directory, "config.json"));
         Device device;
         try
         {

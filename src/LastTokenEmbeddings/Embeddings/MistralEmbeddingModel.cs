@@ -55,7 +55,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         if (tokenizer.VocabularySize > config.VocabSize)
             throw new CheckpointException(tokenizerPath,
                 $"the tokenizer has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}; they belong to different models.");
-        var decoder = MistralForCausalLM.Load(modelDirectory, loadOptions?.Clone());
+        var decoder = MistralCheckpointLoader.Load(modelDirectory, loadOptions?.Clone() ?? new ModelLoadOptions(), config);
         var shared = new SharedDecoder(decoder, tokenizer);
         try
         {
