@@ -84,6 +84,7 @@ public sealed class SafetensorsFile : IDisposable
     {
         var dataStart = header.DataStart;
         var scalarTypes = new HashSet<ScalarType>();
+        var anyUnaligned = false;
         foreach (var info in header.Tensors)
         {
             if (info.ByteLength == 0 || info.DType.ToScalarType() is not { } scalarType)
@@ -94,16 +95,20 @@ public sealed class SafetensorsFile : IDisposable
             {
                 scalarTypes.Add(scalarType);
             }
+            else
+            {
+                anyUnaligned = true;
+            }
         }
 
         Tensor? byteMap = null;
         var typedMaps = new Dictionary<ScalarType, Tensor>();
         try
         {
-            // A file without tensor data needs no mapping at all (and from_file cannot map 0 elements).
-            if (fileLength > dataStart)
+            // The whole file as bytes: the source for unaligned tensors, which must be copied. Only mapped when
+            // there are such tensors (a file with no tensor data has none, and from_file cannot map 0 elements).
+            if (anyUnaligned)
             {
-                // The whole file as bytes: the source for unaligned tensors, which must be copied.
                 byteMap = MapAs(path, fileLength, ScalarType.Byte, 1);
             }
             foreach (var scalarType in scalarTypes)
