@@ -67,14 +67,8 @@ internal static class Harness
         if ((s.ModelDirectory is null) == (s.Preset is null))
             throw new ArgumentException("give exactly one of --model DIR or --synthesize PRESET (or --smoke)");
 
-        var compute = s.DType switch
-        {
-            "float32" => ComputeDType.Float32,
-            "bfloat16" => ComputeDType.BFloat16,
-            "float16" => ComputeDType.Float16,
-            "stored" => ComputeDType.AsStored,
-            _ => throw new ArgumentException($"--dtype must be float32, bfloat16, float16 or stored, not '{s.DType}'"),
-        };
+        if (!ComputeDTypeNames.TryParse(s.DType, out var compute))
+            throw new ArgumentException($"--dtype must be one of {string.Join(", ", ComputeDTypeNames.Names)}, not '{s.DType}'");
         var directory = s.ModelDirectory ?? SynthesizeInChild(s.Preset!, compute == ComputeDType.Float32 ? SafetensorsDType.F32 : SafetensorsDType.BF16, s.SynthDirectory);
 
         // Load first, so VmHWM after load is the load's own peak.

@@ -11,7 +11,7 @@ namespace LastTokenEmbeddings.Cli;
 internal static class CliOptions
 {
     public static readonly string[] PromptNames = ["raw", "mistral-instruct", "e5-instruct"];
-    public static readonly string[] DTypeNames = ["stored", "float32", "bfloat16", "float16"];
+    public static readonly string[] DTypeNames = [.. ComputeDTypeNames.Names];
     public static readonly string[] FormatNames = ["table", "json"];
     public static readonly string[] RoleNames = ["query", "document"];
 
@@ -97,7 +97,6 @@ internal static class CliOptions
         Arity = ArgumentArity.ZeroOrMore,
     };
 
-    /// <summary>Splits comma-separated values and lower-cases them, keeping order and dropping duplicates.</summary>
     /// <summary>Adds several options to a command at once.</summary>
     public static void AddOptions(this Command command, params Option[] options)
     {
@@ -105,18 +104,15 @@ internal static class CliOptions
             command.Options.Add(option);
     }
 
+    /// <summary>Splits comma-separated values and lower-cases them, keeping order and dropping duplicates.</summary>
     public static string[] SplitList(IEnumerable<string> values) =>
         values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(v => v.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray();
 
-    public static ComputeDType ParseDType(string name) => name.ToLowerInvariant() switch
-    {
-        "stored" => ComputeDType.AsStored,
-        "float32" => ComputeDType.Float32,
-        "bfloat16" => ComputeDType.BFloat16,
-        "float16" => ComputeDType.Float16,
-        _ => throw new UsageException($"invalid --dtype '{name}'; expected one of: {string.Join(", ", DTypeNames)}."),
-    };
+    public static ComputeDType ParseDType(string name) =>
+        ComputeDTypeNames.TryParse(name, out var dtype)
+            ? dtype
+            : throw new UsageException($"invalid --dtype '{name}'; expected one of: {string.Join(", ", DTypeNames)}.");
 
     public static TextRole ParseRole(string name) => name.ToLowerInvariant() switch
     {
