@@ -227,7 +227,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         var (ids, segments) = batch.RowTensors();
         segments = segments.to(decoder.Model.Device);
         var rowHidden = decoder.Model.Forward(ids, segments, options.Pooling.Layer ?? decoder.Config.NumHiddenLayers);
-        var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(0));
+        var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(Modeling.Scalars.Zero));
         var count = batch.TextIndices.Length;
         var pooled = options.Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
         var expected = options.Pooling.OutputDimension(decoder.Config);

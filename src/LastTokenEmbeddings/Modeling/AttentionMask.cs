@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Modeling;
@@ -16,13 +17,17 @@ public static class AttentionMask
     /// <param name="i">Query indices [T, 1].</param>
     /// <param name="j">Key indices [1, T].</param>
     /// <param name="window">Window length in tokens.</param>
-    public static Tensor Window(Tensor i, Tensor j, int window) => (i - j).lt(window);
+    public static Tensor Window(Tensor i, Tensor j, int window)
+    {
+        using var limit = window.ToScalar(); // disposed after the call, so alive during it (see Scalars)
+        return (i - j).lt(limit);
+    }
 
     /// <summary>Same sequence: query and key carry the same nonzero label (labels from <see cref="Build"/>'s segments).</summary>
     /// <param name="segments">[batch, seq] labels, 0 for padding.</param>
     /// <returns>[batch, seq, seq].</returns>
     public static Tensor SameSequence(Tensor segments) =>
-        segments.unsqueeze(2).eq(segments.unsqueeze(1)).logical_and(segments.ne(0).unsqueeze(1));
+        segments.unsqueeze(2).eq(segments.unsqueeze(1)).logical_and(segments.ne(Scalars.Zero).unsqueeze(1));
 
     /// <summary>
     /// The mask for a batch: causal, windowed when <paramref name="slidingWindow"/> is set, within one sequence
@@ -36,7 +41,7 @@ public static class AttentionMask
     {
         using var scope = NewDisposeScope();
         var length = segments.shape[1];
-        var index = arange(length, dtype: ScalarType.Int64, device: segments.device);
+        var index = Scalars.Arange(length, segments.device);
         var i = index.unsqueeze(1);
         var j = index.unsqueeze(0);
         var allowed = Causal(i, j);

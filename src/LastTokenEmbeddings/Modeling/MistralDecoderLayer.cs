@@ -27,8 +27,8 @@ public sealed class MistralDecoderLayer : nn.Module<Tensor, AttentionInputs, Ten
     {
         using var scope = NewDisposeScope();
         // Residuals are added into the sublayer outputs (which this layer owns) to avoid another activation-sized buffer.
-        var afterAttention = self_attn.forward(input_layernorm.forward(hidden), inputs).add_(hidden);
-        var output = mlp.forward(post_attention_layernorm.forward(afterAttention)).add_(afterAttention);
+        var afterAttention = self_attn.forward(input_layernorm.forward(hidden), inputs).add_(hidden, Scalars.One);
+        var output = mlp.forward(post_attention_layernorm.forward(afterAttention)).add_(afterAttention, Scalars.One);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -95,12 +95,12 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     private static Tensor PositionsWithinSequences(Tensor segments)
     {
         using var scope = NewDisposeScope();
-        var real = segments.ne(0);
+        var real = segments.ne(Scalars.Zero);
         var counted = real.to(ScalarType.Int64).cumsum(1);
         var previous = nn.functional.pad(segments, [1, 0])[TensorIndex.Colon, TensorIndex.Slice(0, -1)];
         var starts = real.logical_and(segments.ne(previous));
-        var countBeforeStart = where(starts, counted - 1, zeros_like(counted)).cummax(1).Item1;
-        return (counted - 1 - countBeforeStart).clamp_min_(0).MoveToOuterDisposeScope();
+        var countBeforeStart = where(starts, counted - Scalars.One, zeros_like(counted)).cummax(1).Item1;
+        return (counted - Scalars.One - countBeforeStart).clamp_min_(Scalars.Zero).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -113,7 +113,7 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
             return true;
         using var scope = NewDisposeScope();
         var length = segments.shape[1];
-        var real = segments.ne(0);
+        var real = segments.ne(Scalars.Zero);
         var padThenReal = real[TensorIndex.Colon, TensorIndex.Slice(1)].logical_and(real[TensorIndex.Colon, TensorIndex.Slice(0, length - 1)].logical_not());
         return padThenReal.any().item<bool>() || segments.max().item<long>() > 1;
     }

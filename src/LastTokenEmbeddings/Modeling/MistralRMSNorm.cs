@@ -8,7 +8,7 @@ namespace LastTokenEmbeddings.Modeling;
 public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
-    private readonly double eps;
+    private readonly Scalar eps; // a field, so it stays alive during the native call (see Scalars)
 
     /// <summary>Wraps a loaded <c>weight</c> of shape [hidden].</summary>
     /// <param name="weight">The learned scale; ownership passes to the module.</param>
@@ -16,7 +16,7 @@ public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
     public MistralRMSNorm(Tensor weight, double eps) : base(nameof(MistralRMSNorm))
     {
         this.weight = new Parameter(weight, requires_grad: false);
-        this.eps = eps;
+        this.eps = eps.ToScalar();
         RegisterComponents();
     }
 
@@ -26,8 +26,8 @@ public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32);
-        var variance = x.pow(2).mean([-1L], keepdim: true);
-        var normed = x * rsqrt(variance + eps);
+        var variance = x.pow(Scalars.Two).mean([-1L], keepdim: true);
+        var normed = x * rsqrt(variance.add_(eps, Scalars.One));
         // As transformers: cast back, then scale (in place: the buffer is ours either way).
         var cast = normed.dtype == input.dtype ? normed : normed.to(input.dtype);
         return cast.mul_(weight).MoveToOuterDisposeScope();

@@ -19,8 +19,10 @@ public sealed class MistralRotaryEmbedding : nn.Module
     {
         using var scope = NewDisposeScope();
         // Same float32 arithmetic as transformers, so angles agree to the last bit.
-        var exponent = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / headDim;
-        inv_freq = (1.0 / pow(tensor((float)theta), exponent)).to(device).DetachFromDisposeScope(); // owned by the module
+        using var width = headDim.ToScalar(); // explicit scalars stay alive during the native calls (see Scalars)
+        using var one = 1.0.ToScalar();
+        var exponent = Scalars.Arange(0, headDim, 2).to(ScalarType.Float32) / width;
+        inv_freq = (one / pow(tensor((float)theta), exponent)).to(device).DetachFromDisposeScope(); // owned by the module
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
     }
 
@@ -46,6 +48,6 @@ public sealed class MistralRotaryEmbedding : nn.Module
         using var scope = NewDisposeScope();
         var half = x.shape[^1] / 2;
         var rotated = cat([-x[TensorIndex.Ellipsis, TensorIndex.Slice(half)], x[TensorIndex.Ellipsis, TensorIndex.Slice(0, half)]], dim: -1);
-        return (x * cos.unsqueeze(1)).add_(rotated.mul_(sin.unsqueeze(1))).MoveToOuterDisposeScope();
+        return (x * cos.unsqueeze(1)).add_(rotated.mul_(sin.unsqueeze(1)), Scalars.One).MoveToOuterDisposeScope();
     }
 }

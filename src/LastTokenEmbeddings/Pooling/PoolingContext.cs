@@ -1,3 +1,4 @@
+using LastTokenEmbeddings.Modeling;
 using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Pooling;
@@ -24,7 +25,7 @@ public sealed class PoolingContext
     public Tensor LastTokenIndex()
     {
         using var scope = NewDisposeScope();
-        var positions = arange(AttentionMask.shape[1], dtype: ScalarType.Int64, device: AttentionMask.device);
+        var positions = Scalars.Arange(AttentionMask.shape[1], AttentionMask.device);
         return (AttentionMask.to(ScalarType.Int64) * positions).argmax(1).MoveToOuterDisposeScope();
     }
 
@@ -32,7 +33,7 @@ public sealed class PoolingContext
     public Tensor LastTokenHidden()
     {
         using var scope = NewDisposeScope();
-        var rows = arange(HiddenStates.shape[0], dtype: ScalarType.Int64, device: HiddenStates.device);
+        var rows = Scalars.Arange(HiddenStates.shape[0], HiddenStates.device);
         return HiddenStates.index([rows, LastTokenIndex()]).MoveToOuterDisposeScope();
     }
 
