@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Checkpoints.Safetensors;
-using LastTokenEmbeddings.Checkpoints.Synthesis;
+using LastTokenEmbeddings.TestSupport;
 
 namespace LastTokenEmbeddings.Benchmarks;
 
@@ -16,27 +16,27 @@ public static class BenchModels
     public static IEnumerable<string> Keys => Smoke ? ["tiny"] : ["tiny", "109m-f32", "109m-bf16"];
 
     /// <summary>tests/fixtures/tiny-mistral, found above the executable (or <c>LTE_FIXTURE</c>).</summary>
-    public static string FixtureDirectory
+    public static string FixtureDirectory =>
+        Environment.GetEnvironmentVariable("LTE_FIXTURE") is { Length: > 0 } fromEnv ? fromEnv : Fixture("tiny-mistral");
+
+    /// <summary>A folder of tests/fixtures, found above the executable or the working directory.</summary>
+    public static string Fixture(string name)
     {
-        get
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
-            if (Environment.GetEnvironmentVariable("LTE_FIXTURE") is { Length: > 0 } fromEnv)
-                return fromEnv;
-            foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                {
-                    var candidate = Path.Combine(dir.FullName, "tests", "fixtures", "tiny-mistral");
-                    if (Directory.Exists(candidate))
-                        return candidate;
-                }
+                var candidate = Path.Combine(dir.FullName, "tests", "fixtures", name);
+                if (Directory.Exists(candidate))
+                    return candidate;
             }
-            throw new DirectoryNotFoundException("tests/fixtures/tiny-mistral not found above " + AppContext.BaseDirectory + "; set LTE_FIXTURE.");
         }
+        throw new DirectoryNotFoundException($"tests/fixtures/{name} not found above {AppContext.BaseDirectory}; set LTE_FIXTURE.");
     }
 
-    /// <summary>The SentencePiece model copied into synthesized checkpoints.</summary>
-    public static string TokenizerModel => Path.Combine(FixtureDirectory, "tokenizer.model");
+    /// <summary>The fixture whose tokenizer files are copied into a synthesized preset: Qwen3's for Qwen3 shapes, else Mistral's.</summary>
+    public static string TokenizerDirectory(string preset) =>
+        preset.StartsWith("qwen3", StringComparison.OrdinalIgnoreCase) ? Fixture("tiny-qwen3") : FixtureDirectory;
 
     /// <summary>Root of the synthesized-checkpoint cache: <c>LTE_SYNTH_DIR</c>, else the temp dir.</summary>
     public static string CacheRoot =>
@@ -46,8 +46,8 @@ public static class BenchModels
     public static (string Directory, ModelLoadOptions Options) Resolve(string key) => key switch
     {
         "tiny" => (FixtureDirectory, new ModelLoadOptions { DType = ComputeDType.Float32 }),
-        "109m-f32" => (EnsureSynthesized("109m", SafetensorsDType.F32, null), new ModelLoadOptions()),
-        "109m-bf16" => (EnsureSynthesized("109m", SafetensorsDType.BF16, null), new ModelLoadOptions()),
+        "109m-f32" => (EnsureSynthesized("109m", SafetensorsDType.F32, null), new ModelLoadOptions { DType = ComputeDType.AsStored }),
+        "109m-bf16" => (EnsureSynthesized("109m", SafetensorsDType.BF16, null), new ModelLoadOptions { DType = ComputeDType.AsStored }),
         _ => throw new ArgumentException($"unknown model key '{key}'", nameof(key)),
     };
 
@@ -63,7 +63,7 @@ public static class BenchModels
             return directory;
         var watch = Stopwatch.StartNew();
         Console.Error.WriteLine($"synthesizing {preset} {dtype} into {directory} ...");
-        var bytes = CheckpointSynthesizer.Write(directory, CheckpointSynthesizer.Preset(preset), dtype, tokenizerModelPath: TokenizerModel);
+        var bytes = CheckpointSynthesizer.Write(directory, CheckpointSynthesizer.Preset(preset), dtype, tokenizerDirectory: TokenizerDirectory(preset));
         File.WriteAllText(marker, bytes.ToString(CultureInfo.InvariantCulture));
         Console.Error.WriteLine($"synthesized {bytes / 1e9:F2} GB in {watch.Elapsed.TotalSeconds:F1} s");
         return directory;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Checkpoints.Safetensors;
-using LastTokenEmbeddings.Checkpoints.Synthesis;
+using LastTokenEmbeddings.TestSupport;
 using LastTokenEmbeddings.Embeddings;
 using LastTokenEmbeddings.Native;
 using LastTokenEmbeddings.Pooling;
@@ -73,7 +73,7 @@ internal static class Harness
 
         // Load first, so VmHWM after load is the load's own peak.
         var loadWatch = Stopwatch.StartNew();
-        using var model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, MaxTokens = 1 << 20 },
+        using var model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, MaxTokens = 1 << 20 },
             new ModelLoadOptions { DType = compute });
         var loadSeconds = loadWatch.Elapsed.TotalSeconds;
         var (hwmAfterLoad, rssAfterLoad) = Rss();
@@ -119,7 +119,7 @@ internal static class Harness
         --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
         """);
 
-    private static void RunWorkload(string workload, MistralEmbeddingModel model, MistralConfig config, double peak, Settings s, List<string> summary)
+    private static void RunWorkload(string workload, EmbeddingModel model, DecoderConfig config, double peak, Settings s, List<string> summary)
     {
         var vocab = config.VocabSize;
         switch (workload)
@@ -232,7 +232,7 @@ internal static class Harness
     /// FLOPs of one forward: 2 × non-embedding parameters per token, plus 4 × layers × heads × head_dim ×
     /// min(seq, window) per token for attention, plus 2 × vocab × hidden per row that goes through the LM head.
     /// </summary>
-    public static double Flops(MistralConfig config, IEnumerable<int> lengths, bool lastTokenLogits, bool allPositionLogits = false)
+    public static double Flops(DecoderConfig config, IEnumerable<int> lengths, bool lastTokenLogits, bool allPositionLogits = false)
     {
         var nonEmbedding = config.ParameterCount(includeLanguageModelHead: false) - (long)config.VocabSize * config.HiddenSize;
         var head = 2.0 * config.VocabSize * config.HiddenSize;
@@ -246,7 +246,7 @@ internal static class Harness
         return total;
     }
 
-    private static void Report(string workload, string variant, int[][] texts, bool logits, double secondsPerCall, MistralConfig config, double peak, bool allPositionLogits = false)
+    private static void Report(string workload, string variant, int[][] texts, bool logits, double secondsPerCall, DecoderConfig config, double peak, bool allPositionLogits = false)
     {
         var tokens = texts.Sum(t => t.Length);
         var gflops = Flops(config, texts.Select(t => t.Length), logits, allPositionLogits) / secondsPerCall / 1e9;

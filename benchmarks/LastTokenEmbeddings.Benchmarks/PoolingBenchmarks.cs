@@ -9,7 +9,7 @@ namespace LastTokenEmbeddings.Benchmarks;
 [MemoryDiagnoser]
 public class PoolingBenchmarks
 {
-    private MistralEmbeddingModel? model;
+    private EmbeddingModel? model;
     private int[][] ids = [];
 
     /// <summary>Model key (see <see cref="BenchModels.Keys"/>).</summary>
@@ -45,7 +45,7 @@ public class PoolingBenchmarks
     public void Setup()
     {
         var (directory, loadOptions) = BenchModels.Resolve(Model);
-        model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.Parse(Pooling) }, loadOptions);
+        model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.Parse(Pooling) }, loadOptions);
         ids = Enumerable.Range(0, BatchSize).Select(i => BenchModels.Ids(i, TextLength)).ToArray();
     }
 
@@ -65,7 +65,7 @@ public class PoolingBenchmarks
 [MemoryDiagnoser]
 public class ArticleBaselineBenchmarks
 {
-    private MistralEmbeddingModel? model;
+    private EmbeddingModel? model;
     private int[][] ids = [];
 
     /// <summary>Model key.</summary>
@@ -94,7 +94,7 @@ public class ArticleBaselineBenchmarks
     public void Setup()
     {
         var (directory, loadOptions) = BenchModels.Resolve(Model);
-        model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenLogits, Normalize = false }, loadOptions);
+        model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenLogits, Normalize = false }, loadOptions);
         ids = Enumerable.Range(0, BatchSize).Select(i => BenchModels.Ids(i, TextLength)).ToArray();
     }
 
@@ -115,7 +115,7 @@ public class ArticleBaselineBenchmarks
 public static class ArticlePath
 {
     /// <summary>One text at a time: full logits [1, seq, vocab], last row taken, as float32.</summary>
-    public static float[][] Embed(MistralEmbeddingModel model, int[][] texts)
+    public static float[][] Embed(EmbeddingModel model, int[][] texts)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);

@@ -12,13 +12,13 @@ namespace LastTokenEmbeddings.Benchmarks;
 /// </summary>
 internal static class Profiler
 {
-    public static void Run(MistralEmbeddingModel model, int[][] texts, int repeats)
+    public static void Run(EmbeddingModel model, int[][] texts, int repeats)
     {
         var decoder = model.Decoder;
         var config = decoder.Config;
         var weights = decoder.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var prefix = weights.ContainsKey("model.embed_tokens.weight") ? "model." : "";
-        var rotary = new MistralRotaryEmbedding(config.HeadDim, config.RopeTheta, decoder.Model.Device);
+        var rotary = new RotaryEmbedding(config.HeadDim, config.Rope, decoder.Model.Device);
         var times = new Dictionary<string, double>();
         var sw = new Stopwatch();
         T Time<T>(string key, Func<T> f)
@@ -62,8 +62,8 @@ internal static class Profiler
                 var k = Lin(x, p + "self_attn.k_proj.weight");
                 var v = Lin(x, p + "self_attn.v_proj.weight");
                 (q, k, v) = Time("reshape/transpose", () => (q.view(b, length, heads, hd).transpose(1, 2), k.view(b, length, kvHeads, hd).transpose(1, 2), v.view(b, length, kvHeads, hd).transpose(1, 2)));
-                q = Time("rotary apply", () => MistralRotaryEmbedding.Apply(q, cos, sin));
-                k = Time("rotary apply", () => MistralRotaryEmbedding.Apply(k, cos, sin));
+                q = Time("rotary apply", () => RotaryEmbedding.Apply(q, cos, sin));
+                k = Time("rotary apply", () => RotaryEmbedding.Apply(k, cos, sin));
                 if (heads != kvHeads)
                 {
                     k = Time("GQA repeat_interleave", () => k.repeat_interleave(heads / kvHeads, dim: 1));

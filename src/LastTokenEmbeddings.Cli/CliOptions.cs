@@ -37,7 +37,7 @@ internal static class CliOptions
 
     public static Option<string?> Instruction() => new("--instruction")
     {
-        Description = $"Task instruction for e5-instruct queries. Default: \"{Tokenization.E5Instruct.DefaultInstruction}\".",
+        Description = $"Task instruction for e5-instruct queries. Default: \"{Tokenization.PromptFormat.DefaultInstruction}\".",
         HelpName = "TEXT",
     };
 

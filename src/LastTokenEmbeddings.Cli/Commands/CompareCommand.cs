@@ -90,7 +90,7 @@ internal static class CompareCommand
             var json = shared.IsJson(result);
             var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
 
-            using var model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions(), shared.LoadOptions(result));
+            using var model = EmbeddingModel.Load(directory, new EmbeddingOptions(), shared.LoadOptions(result));
             if (model.Checkpoint.Layout != CheckpointLayout.CausalLM && strategies.Any(s => s is LastTokenLogitsPooling))
             {
                 strategies.RemoveAll(s => s is LastTokenLogitsPooling);
@@ -163,7 +163,7 @@ internal static class CompareCommand
             w.WriteEndArray();
         });
 
-    private static void WriteTables(CliContext context, MistralEmbeddingModel model, string[] queries, string[] documents, IReadOnlyList<Result> results)
+    private static void WriteTables(CliContext context, EmbeddingModel model, string[] queries, string[] documents, IReadOnlyList<Result> results)
     {
         var console = context.CreateOutConsole();
         console.MarkupLine($"Cosine similarity, queries × documents — model [bold]{Markup.Escape(model.ModelId)}[/] ({Markup.Escape(model.Checkpoint.Directory)})");

@@ -36,7 +36,7 @@ internal static class EmbedCommand
             var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
 
             var options = shared.EmbeddingOptions(result, strategy, format, normalize: !result.GetValue(noNormalize));
-            using var model = MistralEmbeddingModel.Load(directory, options, shared.LoadOptions(result));
+            using var model = EmbeddingModel.Load(directory, options, shared.LoadOptions(result));
             var embeddings = await EmbeddingProgressDisplay.RunAsync(context, "Embedding", all.Count,
                 tracker => model.EmbedAsync(all, textRole, tracker.Next(all.Count), ct)).ConfigureAwait(false);
 
@@ -49,7 +49,7 @@ internal static class EmbedCommand
         return command;
     }
 
-    private static void WriteJson(CliContext context, string directory, MistralEmbeddingModel model, IReadOnlyList<TextEmbedding> embeddings) =>
+    private static void WriteJson(CliContext context, string directory, EmbeddingModel model, IReadOnlyList<TextEmbedding> embeddings) =>
         JsonOutput.Write(context.Out, w =>
         {
             w.WriteString("model", directory);
@@ -69,7 +69,7 @@ internal static class EmbedCommand
             w.WriteEndArray();
         });
 
-    private static void WriteTable(CliContext context, string directory, MistralEmbeddingModel model, IReadOnlyList<string> texts, IReadOnlyList<TextEmbedding> embeddings)
+    private static void WriteTable(CliContext context, string directory, EmbeddingModel model, IReadOnlyList<string> texts, IReadOnlyList<TextEmbedding> embeddings)
     {
         var console = context.CreateOutConsole();
         var table = new Table()

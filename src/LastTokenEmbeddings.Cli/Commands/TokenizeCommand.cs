@@ -35,8 +35,8 @@ internal static class TokenizeCommand
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
             var directory = ModelLocator.Resolve(result.GetValue(model), context);
 
-            var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
-            var tokenizer = MistralTokenizer.Load(Path.Combine(directory, "tokenizer.model"));
+            var config = DecoderConfig.Load(Path.Combine(directory, "config.json"));
+            var tokenizer = ModelTokenizer.Load(directory);
             var limit = result.GetValue(maxTokens) ?? config.MaxPositionEmbeddings;
             var fixedTokens = promptFormat.GetFixedTokenCount(tokenizer, textRole);
             if (limit <= fixedTokens)

@@ -1,28 +1,27 @@
 using LastTokenEmbeddings.Checkpoints.Safetensors;
-using LastTokenEmbeddings.Modeling;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Checkpoints;
 
 /// <summary>
 /// Hands tensors to modules by their checkpoint names, checking each shape before reading it and
-/// remembering which were taken, so that loading is a strict key match.
+/// remembering which were taken, so that loading is a strict key match. Every tensor comes out in one compute
+/// dtype, so a checkpoint that stores some tensors (say, norms) in another dtype never mixes dtypes mid-forward.
 /// </summary>
 internal sealed class WeightSource
 {
     private readonly ShardedCheckpoint checkpoint;
     private readonly string prefix;
-    private readonly ScalarType? dtype;
+    private readonly ScalarType dtype;
     private readonly HashSet<string> available;
     private readonly HashSet<string> taken;
 
-    public WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType? dtype, Device device)
+    public WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device)
         : this(checkpoint, prefix, dtype, device, new HashSet<string>(checkpoint.TensorNames, StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal))
     {
     }
 
-    private WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType? dtype, Device device, HashSet<string> available, HashSet<string> taken)
+    private WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device, HashSet<string> available, HashSet<string> taken)
     {
         this.checkpoint = checkpoint;
         this.prefix = prefix;
@@ -33,6 +32,9 @@ internal sealed class WeightSource
     }
 
     public Device Device { get; }
+
+    /// <summary>The dtype every tensor is converted to.</summary>
+    public ScalarType DType => dtype;
 
     public WeightSource Scope(string name) => new(checkpoint, $"{prefix}{name}.", dtype, Device, available, taken);
 
@@ -52,28 +54,22 @@ internal sealed class WeightSource
             throw new CheckpointException(checkpoint.FileOf(fullName), $"dtype {info.DType} is not a floating-point weight dtype (F32, BF16, F16).", fullName);
         taken.Add(fullName);
         var stored = checkpoint.Read(fullName);
-        var target = dtype ?? stored.dtype;
-        if (stored.dtype == target && stored.device == Device)
+        if (stored.dtype == dtype && stored.device == Device)
             return stored; // a view of the memory-mapped file: no second copy
         using (stored)
-            return stored.to(target, Device);
+            return stored.to(dtype, Device);
     }
-
-    public Linear Linear(string name, long outFeatures, long inFeatures) =>
-        nn.Linear(new Parameter(Take($"{name}.weight", outFeatures, inFeatures), requires_grad: false));
-
-    public MistralRMSNorm RmsNorm(string name, MistralConfig config) =>
-        new(Take($"{name}.weight", config.HiddenSize), config.RmsNormEps);
 
     /// <summary>Marks a tensor as consumed without loading it (a saved copy of a tied LM head).</summary>
     public void Ignore(string name) => taken.Add(prefix + name);
 
     /// <summary>Fails on tensors the architecture has no place for.</summary>
-    public void EnsureAllTaken()
+    /// <param name="architecture">Named in the error, e.g. "Qwen3ForCausalLM".</param>
+    public void EnsureAllTaken(string architecture)
     {
         var unexpected = available.Where(name => !taken.Contains(name)).Order(StringComparer.Ordinal).ToList();
         if (unexpected.Count > 0)
             throw new CheckpointException(checkpoint.FileOf(unexpected[0]),
-                $"unexpected tensor: the Mistral architecture has no place for it ({unexpected.Count} unexpected in all).", unexpected[0]);
+                $"unexpected tensor: the {architecture} architecture has no place for it ({unexpected.Count} unexpected in all).", unexpected[0]);
     }
 }

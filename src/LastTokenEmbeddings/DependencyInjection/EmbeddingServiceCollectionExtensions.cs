@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers Mistral embedding models with dependency injection.</summary>
+/// <summary>Registers decoder embedding models with dependency injection.</summary>
 public static class EmbeddingServiceCollectionExtensions
 {
     /// <summary>
@@ -16,14 +16,14 @@ public static class EmbeddingServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the model directory and options.</param>
-    public static IServiceCollection AddMistralEmbeddings(this IServiceCollection services, Action<MistralEmbeddingModelOptions> configure)
+    public static IServiceCollection AddLastTokenEmbeddings(this IServiceCollection services, Action<LastTokenEmbeddingsOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         AddOptions(services, Options.Options.DefaultName, configure);
         services.AddSingleton<IEmbeddingModel>(sp => Create(sp, Options.Options.DefaultName));
         services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
-            new MistralEmbeddingGenerator(sp.GetRequiredService<IEmbeddingModel>(), Get(sp, Options.Options.DefaultName).GeneratorRole));
+            new LastTokenEmbeddingGenerator(sp.GetRequiredService<IEmbeddingModel>(), Get(sp, Options.Options.DefaultName).GeneratorRole));
         return services;
     }
 
@@ -34,7 +34,7 @@ public static class EmbeddingServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="key">The service key; also the name of the options instance.</param>
     /// <param name="configure">Sets the model directory and options.</param>
-    public static IServiceCollection AddKeyedMistralEmbeddings(this IServiceCollection services, string key, Action<MistralEmbeddingModelOptions> configure)
+    public static IServiceCollection AddKeyedLastTokenEmbeddings(this IServiceCollection services, string key, Action<LastTokenEmbeddingsOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(key);
@@ -42,22 +42,22 @@ public static class EmbeddingServiceCollectionExtensions
         AddOptions(services, key, configure);
         services.AddKeyedSingleton<IEmbeddingModel>(key, (sp, _) => Create(sp, key));
         services.AddKeyedSingleton<IEmbeddingGenerator<string, Embedding<float>>>(key, (sp, _) =>
-            new MistralEmbeddingGenerator(sp.GetRequiredKeyedService<IEmbeddingModel>(key), Get(sp, key).GeneratorRole));
+            new LastTokenEmbeddingGenerator(sp.GetRequiredKeyedService<IEmbeddingModel>(key), Get(sp, key).GeneratorRole));
         return services;
     }
 
-    private static void AddOptions(IServiceCollection services, string name, Action<MistralEmbeddingModelOptions> configure)
+    private static void AddOptions(IServiceCollection services, string name, Action<LastTokenEmbeddingsOptions> configure)
     {
-        services.AddOptions<MistralEmbeddingModelOptions>(name).Configure(configure).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MistralEmbeddingModelOptions>, MistralEmbeddingModelOptionsValidator>());
+        services.AddOptions<LastTokenEmbeddingsOptions>(name).Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LastTokenEmbeddingsOptions>, LastTokenEmbeddingsOptionsValidator>());
     }
 
-    private static MistralEmbeddingModelOptions Get(IServiceProvider services, string name) =>
-        services.GetRequiredService<IOptionsMonitor<MistralEmbeddingModelOptions>>().Get(name);
+    private static LastTokenEmbeddingsOptions Get(IServiceProvider services, string name) =>
+        services.GetRequiredService<IOptionsMonitor<LastTokenEmbeddingsOptions>>().Get(name);
 
-    private static MistralEmbeddingModel Create(IServiceProvider services, string name)
+    private static EmbeddingModel Create(IServiceProvider services, string name)
     {
         var options = Get(services, name); // throws OptionsValidationException listing every problem
-        return MistralEmbeddingModel.Load(options.ModelDirectory, options.Embedding, options.Load);
+        return EmbeddingModel.Load(options.ModelDirectory, options.Embedding, options.Load);
     }
 }

@@ -1,10 +1,11 @@
+using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Modeling;
 using LastTokenEmbeddings.Tokenization;
 
 namespace LastTokenEmbeddings.Embeddings;
 
 /// <summary>
-/// The loaded decoder and tokenizer, shared by every <see cref="MistralEmbeddingModel"/> view of one checkpoint.
+/// The loaded decoder and tokenizer, shared by every <see cref="EmbeddingModel"/> view of one checkpoint.
 /// Reference-counted: each view and each in-flight call holds a reference, and the native weights are freed
 /// when the last one is released, so disposing while calls run neither crashes them nor waits for them.
 /// Forward passes run one at a time: on CPU, libtorch already spreads one pass over all cores.
@@ -15,15 +16,18 @@ internal sealed class SharedDecoder
     private readonly SemaphoreSlim forwardGate = new(1, 1);
     private int references = 1;
 
-    public SharedDecoder(MistralForCausalLM decoder, MistralTokenizer tokenizer)
+    public SharedDecoder(DecoderForCausalLM decoder, ModelTokenizer tokenizer, DeclaredEmbeddingSettings? declared)
     {
         Decoder = decoder;
         Tokenizer = tokenizer;
+        Declared = declared;
     }
 
-    public MistralForCausalLM Decoder { get; }
+    public DecoderForCausalLM Decoder { get; }
 
-    public MistralTokenizer Tokenizer { get; }
+    public ModelTokenizer Tokenizer { get; }
+
+    public DeclaredEmbeddingSettings? Declared { get; }
 
     public bool TryAcquire()
     {

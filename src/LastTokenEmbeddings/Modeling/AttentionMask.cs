@@ -6,7 +6,7 @@ namespace LastTokenEmbeddings.Modeling;
 /// <summary>
 /// Boolean attention masks (True = attend) built from small predicates over query index i and key index j.
 /// </summary>
-public static class AttentionMask
+internal static class AttentionMask
 {
     /// <summary>Causal: j &lt;= i.</summary>
     /// <param name="i">Query indices [T, 1].</param>

@@ -19,7 +19,7 @@ public interface IPoolingStrategy
 
     /// <summary>Length of the pooled vector for a model with this configuration (before truncation).</summary>
     /// <param name="config">The model's configuration.</param>
-    int OutputDimension(MistralConfig config);
+    int OutputDimension(DecoderConfig config);
 
     /// <summary>Pools the batch.</summary>
     /// <param name="context">Hidden states, mask and LM-head access for the batch.</param>

@@ -14,7 +14,7 @@ public sealed class LastTokenHiddenPooling(int? layer = null) : IPoolingStrategy
     public int? Layer { get; } = layer;
 
     /// <inheritdoc />
-    public int OutputDimension(MistralConfig config) => config.HiddenSize;
+    public int OutputDimension(DecoderConfig config) => config.HiddenSize;
 
     /// <inheritdoc />
     public Tensor Pool(PoolingContext context)

@@ -16,7 +16,7 @@ public sealed class LastTokenLogitsPooling : IPoolingStrategy
     public int? Layer => null;
 
     /// <inheritdoc />
-    public int OutputDimension(MistralConfig config)
+    public int OutputDimension(DecoderConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         return config.VocabSize;

@@ -18,6 +18,21 @@ public static class PoolingStrategies
     /// <summary>The names <see cref="Parse"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } = ["last-token-logits", "last-token-hidden", "mean", "weighted-mean"];
 
+    /// <summary>The strategy for a sentence-transformers pooling mode: lasttoken, mean or weightedmean.</summary>
+    /// <param name="mode">The mode, as <see cref="Checkpoints.DeclaredEmbeddingSettings.PoolingMode"/> names it.</param>
+    /// <exception cref="ArgumentException">Another mode.</exception>
+    public static IPoolingStrategy FromDeclaredMode(string mode)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        return mode switch
+        {
+            "lasttoken" => LastTokenHidden,
+            "mean" => Mean,
+            "weightedmean" => WeightedMean,
+            _ => throw new ArgumentException($"Pooling mode '{mode}' is not implemented; expected lasttoken, mean or weightedmean.", nameof(mode)),
+        };
+    }
+
     /// <summary>Looks up a built-in strategy by name (case-insensitive), optionally reading another layer.</summary>
     /// <param name="name">One of <see cref="Names"/>.</param>
     /// <param name="layer">Hidden-state layer for the hidden-state strategies; not allowed for logits.</param>

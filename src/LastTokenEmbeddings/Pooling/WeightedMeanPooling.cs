@@ -18,7 +18,7 @@ public sealed class WeightedMeanPooling(int? layer = null) : IPoolingStrategy
     public int? Layer { get; } = layer;
 
     /// <inheritdoc />
-    public int OutputDimension(MistralConfig config) => config.HiddenSize;
+    public int OutputDimension(DecoderConfig config) => config.HiddenSize;
 
     /// <inheritdoc />
     public Tensor Pool(PoolingContext context)

@@ -1,6 +1,6 @@
 namespace LastTokenEmbeddings.Tokenization;
 
-/// <summary>What <see cref="PromptFormat.BuildIds(MistralTokenizer, string, TextRole, int, TruncationPolicy)"/> does when a prompt has more tokens than allowed.</summary>
+/// <summary>What <see cref="PromptFormat.BuildIds(ModelTokenizer, string, TextRole, int, TruncationPolicy)"/> does when a prompt has more tokens than allowed.</summary>
 public enum TruncationPolicy
 {
     /// <summary>

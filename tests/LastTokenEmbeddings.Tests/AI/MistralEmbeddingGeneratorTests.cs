@@ -13,7 +13,7 @@ public class MistralEmbeddingGeneratorTests
     public async Task Generates_model_vectors_reports_tokens_and_metadata()
     {
         using var model = EmbeddingFixture.View(PoolingStrategies.LastTokenHidden, PromptFormat.MistralInstruct);
-        using var generator = new MistralEmbeddingGenerator(model);
+        using var generator = new LastTokenEmbeddingGenerator(model);
         var texts = new[] { ReferenceData.Text(0), ReferenceData.Text(1) };
         var generated = await generator.GenerateAsync(texts);
         var direct = await model.EmbedAsync(texts);
@@ -31,7 +31,7 @@ public class MistralEmbeddingGeneratorTests
         Assert.That(metadata.DefaultModelId, Is.EqualTo("tiny-mistral"));
         Assert.That(metadata.DefaultModelDimensions, Is.EqualTo(64));
         Assert.That(generator.GetService<IEmbeddingModel>(), Is.SameAs(model));
-        Assert.That(generator.GetService<MistralEmbeddingModel>(), Is.SameAs(model));
+        Assert.That(generator.GetService<EmbeddingModel>(), Is.SameAs(model));
     }
 
     [Test]
@@ -39,7 +39,7 @@ public class MistralEmbeddingGeneratorTests
     {
         using var model = EmbeddingFixture.View(PoolingStrategies.Mean, PromptFormat.Raw);
         using var truncatedModel = EmbeddingFixture.View(PoolingStrategies.Mean, PromptFormat.Raw, configure: o => o.Dimensions = 24);
-        using var generator = new MistralEmbeddingGenerator(model);
+        using var generator = new LastTokenEmbeddingGenerator(model);
         var generated = await generator.GenerateAsync(["Hello world!"], new EmbeddingGenerationOptions { Dimensions = 24 });
         var expected = await truncatedModel.EmbedAsync("Hello world!");
         Assert.That(generated[0].Vector.Length, Is.EqualTo(24));

@@ -17,7 +17,7 @@ public class CheckpointLayoutTests
         using var variant = new FixtureRewriter()
             .Config(c => c["architectures"] = new System.Text.Json.Nodes.JsonArray("MistralModel"))
             .Weights((name, tensor) => name.StartsWith("model.", StringComparison.Ordinal) ? [(name["model.".Length..], tensor)] : []);
-        using var model = MistralForCausalLM.Load(variant.Directory, Float32);
+        using var model = DecoderForCausalLM.Load(variant.Directory, Float32);
         Assert.That(model.Checkpoint.Layout, Is.EqualTo(CheckpointLayout.BaseModel));
         Assert.That(model.HasLanguageModelHead, Is.False);
         foreach (var (mode, index) in ReferenceData.AllInputs())
@@ -37,9 +37,9 @@ public class CheckpointLayoutTests
         using var variant = new FixtureRewriter()
             .Config()
             .Weights((name, tensor) => name.StartsWith("model.", StringComparison.Ordinal) ? [(name["model.".Length..], tensor)] : []);
-        Assert.That(() => MistralEmbeddingModel.Load(variant.Directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenLogits }, Float32),
+        Assert.That(() => EmbeddingModel.Load(variant.Directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenLogits }, Float32),
             Throws.InvalidOperationException.With.Message.Contains("last-token-logits"));
-        using var model = MistralEmbeddingModel.Load(variant.Directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, Normalize = false }, Float32);
+        using var model = EmbeddingModel.Load(variant.Directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, Normalize = false }, Float32);
         using var expected = ReferenceData.Tensor("float32/raw/0/last_hidden_state");
         using var last = expected[-1];
         Assert.That(model.Embed([ReferenceData.Text(0)])[0].Vector, Is.EqualTo(last.data<float>().ToArray()).Within(1e-4));
@@ -50,12 +50,12 @@ public class CheckpointLayoutTests
     public void Reduced_precision_weights_load_as_stored_or_converted(ScalarType stored, string storedName)
     {
         using var variant = new FixtureRewriter().Config().Weights((name, tensor) => [(name, tensor.to(stored))]);
-        using (var asStored = MistralForCausalLM.Load(variant.Directory))
+        using (var asStored = DecoderForCausalLM.Load(variant.Directory, new ModelLoadOptions { DType = ComputeDType.AsStored }))
         {
             Assert.That(asStored.Model.DType, Is.EqualTo(stored));
             Assert.That(asStored.Checkpoint.StoredDType, Is.EqualTo(storedName));
         }
-        using var converted = MistralForCausalLM.Load(variant.Directory, Float32);
+        using var converted = DecoderForCausalLM.Load(variant.Directory, Float32);
         Assert.That(converted.Model.DType, Is.EqualTo(ScalarType.Float32));
         using var scope = NewDisposeScope();
         var ids = tensor(ReferenceData.Ids("chat", 1)).unsqueeze(0);
@@ -71,7 +71,7 @@ public class CheckpointLayoutTests
         using var variant = new FixtureRewriter()
             .Config(c => c["tie_word_embeddings"] = true)
             .Weights((name, tensor) => name == "lm_head.weight" ? [] : [(name, tensor)]);
-        using var model = MistralForCausalLM.Load(variant.Directory, Float32);
+        using var model = DecoderForCausalLM.Load(variant.Directory, Float32);
         Assert.That(model.HasLanguageModelHead, Is.True);
         using var scope = NewDisposeScope();
         var ids = tensor(ReferenceData.Ids("raw", 4)).unsqueeze(0);
@@ -95,7 +95,7 @@ public class CheckpointLayoutTests
                 _ when name.EndsWith("o_proj.weight", StringComparison.Ordinal) => [(name, Random(64, 128))],
                 _ => [(name, tensor)],
             });
-        using var model = MistralEmbeddingModel.Load(variant.Directory, loadOptions: Float32);
+        using var model = EmbeddingModel.Load(variant.Directory, loadOptions: Float32);
         Assert.That(model.Config.HeadDim, Is.EqualTo(32));
         var vectors = model.Embed([ReferenceData.Text(0), ReferenceData.Text(10)]);
         Assert.That(vectors.SelectMany(v => v.Vector).All(float.IsFinite), Is.True);

@@ -7,7 +7,7 @@ using LastTokenEmbeddings.Checkpoints;
 namespace LastTokenEmbeddings.Tests.Checkpoints;
 
 /// <summary>
-/// Mutation fuzzing of <see cref="MistralConfig.Parse(string, string)"/>: the fixture's config.json gets random
+/// Mutation fuzzing of <see cref="DecoderConfig.Parse(string, string)"/>: the fixture's config.json gets random
 /// values of random JSON types in random keys, and random character edits. Parsing must either succeed with a
 /// self-consistent configuration or throw <see cref="CheckpointException"/>. LTE_FUZZ_ITERATIONS sets the budget.
 /// </summary>
@@ -57,13 +57,13 @@ public class MistralConfigFuzzTests
             }
             try
             {
-                var config = MistralConfig.Parse(text.ToString(), "fuzz/config.json");
+                var config = DecoderConfig.Parse(text.ToString(), "fuzz/config.json");
                 Assert.That(config.HiddenSize > 0 && config.VocabSize > 0 && config.IntermediateSize > 0 && config.NumHiddenLayers > 0, Is.True);
                 Assert.That(config.NumAttentionHeads % config.NumKeyValueHeads, Is.Zero);
                 Assert.That(config.HeadDim > 0 && config.HeadDim % 2 == 0, Is.True);
                 Assert.That(config.SlidingWindow is null or > 0, Is.True);
                 Assert.That(double.IsFinite(config.RopeTheta) && config.RopeTheta > 0 && config.RmsNormEps > 0, Is.True);
-                Assert.That(config.EosTokenId < config.VocabSize && config.BosTokenId < config.VocabSize, Is.True);
+                Assert.That((config.EosTokenId ?? 0) < config.VocabSize && (config.BosTokenId ?? 0) < config.VocabSize, Is.True);
                 Interlocked.Increment(ref accepted);
             }
             catch (CheckpointException e)

@@ -8,17 +8,17 @@ public class MistralConfigTests
     private static JsonObject Fixture() =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.FixtureDirectory, "config.json")))!.AsObject();
 
-    private static MistralConfig Parse(Action<JsonObject> edit)
+    private static DecoderConfig Parse(Action<JsonObject> edit)
     {
         var config = Fixture();
         edit(config);
-        return MistralConfig.Parse(config.ToJsonString(), "test/config.json");
+        return DecoderConfig.Parse(config.ToJsonString(), "test/config.json");
     }
 
     [Test]
     public void Reads_the_fixture()
     {
-        var config = MistralConfig.Load(Path.Combine(TestPaths.FixtureDirectory, "config.json"));
+        var config = DecoderConfig.Load(Path.Combine(TestPaths.FixtureDirectory, "config.json"));
         Assert.Multiple(() =>
         {
             Assert.That(config.Architecture, Is.EqualTo("MistralForCausalLM"));
@@ -104,7 +104,7 @@ public class MistralConfigTests
         Assert.That(() => Parse(c => c["head_dim"] = 15), Throws.InstanceOf<CheckpointException>().With.Message.Contains("even"));
     }
 
-    [TestCase("LlamaForCausalLM", "llama")]
+    [TestCase("GemmaForCausalLM", "gemma")]
     [TestCase("GPT2LMHeadModel", "gpt2")]
     public void Other_architectures_are_refused(string architecture, string modelType)
     {
@@ -140,14 +140,14 @@ public class MistralConfigTests
     [TestCase("{\"architectures\": [\"MistralForCausalLM\"]}")]
     public void Malformed_json_is_a_checkpoint_error(string json)
     {
-        Assert.That(() => MistralConfig.Parse(json, "bad/config.json"),
+        Assert.That(() => DecoderConfig.Parse(json, "bad/config.json"),
             Throws.InstanceOf<CheckpointException>().With.Property(nameof(CheckpointException.FilePath)).EqualTo("bad/config.json"));
     }
 
     [Test]
     public void Missing_file_is_named()
     {
-        Assert.That(() => MistralConfig.Load("/nowhere/config.json"),
+        Assert.That(() => DecoderConfig.Load("/nowhere/config.json"),
             Throws.InstanceOf<CheckpointException>().With.Message.Contains("/nowhere/config.json"));
     }
 }

@@ -14,7 +14,7 @@ public class ServiceRegistrationTests
     public async Task Registered_model_and_generator_resolve_as_singletons_sharing_one_model()
     {
         var services = new ServiceCollection();
-        services.AddMistralEmbeddings(o =>
+        services.AddLastTokenEmbeddings(o =>
         {
             o.ModelDirectory = TestPaths.FixtureDirectory;
             o.Load.DType = ComputeDType.Float32;
@@ -35,8 +35,8 @@ public class ServiceRegistrationTests
     public async Task Keyed_registrations_hold_different_models()
     {
         var services = new ServiceCollection();
-        services.AddKeyedMistralEmbeddings("hidden", o => { o.ModelDirectory = TestPaths.FixtureDirectory; o.Embedding.Pooling = PoolingStrategies.LastTokenHidden; });
-        services.AddKeyedMistralEmbeddings("logits", o => { o.ModelDirectory = TestPaths.FixtureDirectory; o.Embedding.Pooling = PoolingStrategies.LastTokenLogits; });
+        services.AddKeyedLastTokenEmbeddings("hidden", o => { o.ModelDirectory = TestPaths.FixtureDirectory; o.Embedding.Pooling = PoolingStrategies.LastTokenHidden; });
+        services.AddKeyedLastTokenEmbeddings("logits", o => { o.ModelDirectory = TestPaths.FixtureDirectory; o.Embedding.Pooling = PoolingStrategies.LastTokenLogits; });
         await using var provider = services.BuildServiceProvider();
         var hidden = provider.GetRequiredKeyedService<IEmbeddingModel>("hidden");
         var logits = provider.GetRequiredKeyedService<IEmbeddingModel>("logits");
@@ -52,7 +52,7 @@ public class ServiceRegistrationTests
     public async Task Invalid_options_fail_with_messages_naming_each_option()
     {
         var services = new ServiceCollection();
-        services.AddMistralEmbeddings(o =>
+        services.AddLastTokenEmbeddings(o =>
         {
             o.ModelDirectory = "/no/such/model";
             o.Embedding.MaxBatchSize = 0;
@@ -69,7 +69,7 @@ public class ServiceRegistrationTests
     public void Missing_model_directory_is_reported_at_startup_validation()
     {
         var services = new ServiceCollection();
-        services.AddMistralEmbeddings(o => o.ModelDirectory = "");
+        services.AddLastTokenEmbeddings(o => o.ModelDirectory = "");
         using var provider = services.BuildServiceProvider();
         // What a generic host runs at start-up (ValidateOnStart), before anything resolves the model.
         var startup = provider.GetRequiredService<IStartupValidator>();

@@ -8,11 +8,11 @@ namespace LastTokenEmbeddings.Tests.Embeddings;
 /// <summary>The fixture loaded once through the public API, in float32.</summary>
 public static class EmbeddingFixture
 {
-    private static readonly Lazy<MistralEmbeddingModel> Shared = new(() =>
-        MistralEmbeddingModel.Load(TestPaths.FixtureDirectory, new EmbeddingOptions(), new ModelLoadOptions { DType = ComputeDType.Float32 }));
+    private static readonly Lazy<EmbeddingModel> Shared = new(() =>
+        EmbeddingModel.Load(TestPaths.FixtureDirectory, new EmbeddingOptions(), new ModelLoadOptions { DType = ComputeDType.Float32 }));
 
     /// <summary>A new view (dispose it) of the shared float32 model.</summary>
-    public static MistralEmbeddingModel View(IPoolingStrategy pooling, PromptFormat prompt, bool normalize = true, Action<EmbeddingOptions>? configure = null)
+    public static EmbeddingModel View(IPoolingStrategy pooling, PromptFormat prompt, bool normalize = true, Action<EmbeddingOptions>? configure = null)
     {
         var options = new EmbeddingOptions { Pooling = pooling, Prompt = prompt, Normalize = normalize };
         configure?.Invoke(options);

@@ -8,7 +8,7 @@ namespace LastTokenEmbeddings.Tests.Embeddings;
 /// <summary>Every kind of bad input text has a defined outcome: a finite vector or a clear exception.</summary>
 public class InputTextTests
 {
-    private static MistralEmbeddingModel Model(Action<EmbeddingOptions>? configure = null) =>
+    private static EmbeddingModel Model(Action<EmbeddingOptions>? configure = null) =>
         EmbeddingFixture.View(PoolingStrategies.LastTokenHidden, PromptFormat.E5Instruct(), configure: configure);
 
     private static void AssertUnitVector(TextEmbedding embedding)
@@ -73,7 +73,7 @@ public class InputTextTests
         AssertUnitVector(embedding);
         Assert.That(embedding.TokenCount, Is.EqualTo(model.MaxTokens));
         Assert.That(embedding.Truncated, Is.True);
-        Assert.That(model.Tokenize(text)[^1], Is.EqualTo(model.Tokenizer.EosId), "e5 keeps its EOS after truncation");
+        Assert.That(model.Tokenize(text)[^1], Is.EqualTo(model.Tokenizer.EosId!.Value), "e5 keeps its EOS after truncation");
     }
 
     [Test]
@@ -93,7 +93,7 @@ public class InputTextTests
     public void Disposing_while_calls_are_in_flight_neither_crashes_nor_hangs()
     {
         // A model of its own, so Dispose really releases the weights (not just a view of the shared fixture).
-        var model = MistralEmbeddingModel.Load(TestPaths.FixtureDirectory, new EmbeddingOptions { MaxBatchSize = 1 });
+        var model = EmbeddingModel.Load(TestPaths.FixtureDirectory, new EmbeddingOptions { MaxBatchSize = 1 });
         var texts = Enumerable.Range(0, 200).Select(i => $"in flight {i}").ToArray();
         var calls = Enumerable.Range(0, 4).Select(_ => Task.Run(() => model.EmbedAsync(texts))).ToArray();
         Thread.Sleep(50);

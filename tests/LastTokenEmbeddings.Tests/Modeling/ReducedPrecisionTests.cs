@@ -10,7 +10,7 @@ public class ReducedPrecisionTests
     [Test]
     public void Bfloat16_hidden_states_have_cosine_at_least_0_999_with_float32_reference()
     {
-        using var model = MistralForCausalLM.Load(TestPaths.FixtureDirectory, new ModelLoadOptions { DType = ComputeDType.BFloat16 });
+        using var model = DecoderForCausalLM.Load(TestPaths.FixtureDirectory, new ModelLoadOptions { DType = ComputeDType.BFloat16 });
         Assert.That(model.Model.DType, Is.EqualTo(ScalarType.BFloat16));
         var worst = 1.0;
         foreach (var (mode, index) in ReferenceData.AllInputs())

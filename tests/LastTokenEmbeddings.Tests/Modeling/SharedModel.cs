@@ -4,10 +4,10 @@ using LastTokenEmbeddings.Modeling;
 namespace LastTokenEmbeddings.Tests.Modeling;
 
 /// <summary>One float32 load of the fixture, shared by the tests that only read it.</summary>
-public static class SharedModel
+internal static class SharedModel
 {
-    private static readonly Lazy<MistralForCausalLM> Float32Model = new(() =>
-        MistralForCausalLM.Load(TestPaths.FixtureDirectory, new ModelLoadOptions { DType = ComputeDType.Float32 }));
+    private static readonly Lazy<DecoderForCausalLM> Float32Model = new(() =>
+        DecoderForCausalLM.Load(TestPaths.FixtureDirectory, new ModelLoadOptions { DType = ComputeDType.Float32 }));
 
-    public static MistralForCausalLM Float32 => Float32Model.Value;
+    public static DecoderForCausalLM Float32 => Float32Model.Value;
 }

@@ -14,7 +14,7 @@ public class CustomPoolingTests
     {
         public string Name => "max";
         public int? Layer => null;
-        public int OutputDimension(MistralConfig config) => config.HiddenSize;
+        public int OutputDimension(DecoderConfig config) => config.HiddenSize;
         public Tensor Pool(PoolingContext context)
         {
             using var scope = torch.NewDisposeScope();

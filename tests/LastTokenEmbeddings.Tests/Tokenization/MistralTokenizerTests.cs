@@ -5,7 +5,7 @@ namespace LastTokenEmbeddings.Tests.Tokenization;
 
 public class MistralTokenizerTests
 {
-    private static MistralTokenizer Tok => TokenizerFixture.Tokenizer;
+    private static ModelTokenizer Tok => TokenizerFixture.Tokenizer;
 
     private string _tempDir = "";
 
@@ -22,8 +22,8 @@ public class MistralTokenizerTests
     [Test]
     public void Special_ids_and_vocabulary_size()
     {
-        Assert.That(Tok.BosId, Is.EqualTo(1));
-        Assert.That(Tok.EosId, Is.EqualTo(2));
+        Assert.That(Tok.BosId!.Value, Is.EqualTo(1));
+        Assert.That(Tok.EosId!.Value, Is.EqualTo(2));
         Assert.That(Tok.VocabularySize, Is.EqualTo(32000));
     }
 
@@ -36,7 +36,7 @@ public class MistralTokenizerTests
 
     [Test]
     public void Decode_skips_bos_and_eos() =>
-        Assert.That(Tok.Decode(new[] { Tok.BosId }.Concat(Tok.EncodeText("Hello")).Append(Tok.EosId)), Is.EqualTo("Hello"));
+        Assert.That(Tok.Decode(new[] { Tok.BosId!.Value }.Concat(Tok.EncodeText("Hello")).Append(Tok.EosId!.Value)), Is.EqualTo("Hello"));
 
     [Test]
     public void Decode_rejects_ids_outside_the_vocabulary()
@@ -77,7 +77,7 @@ public class MistralTokenizerTests
     {
         string path = Path.Combine(_tempDir, "tokenizer.model");
 
-        var ex = Assert.Throws<CheckpointException>(() => MistralTokenizer.Load(path));
+        var ex = Assert.Throws<CheckpointException>(() => ModelTokenizer.Load(path));
 
         Assert.That(ex!.FilePath, Is.EqualTo(path));
         Assert.That(ex.Message, Does.Contain(path));
@@ -100,7 +100,7 @@ public class MistralTokenizerTests
         string path = Path.Combine(_tempDir, "tokenizer.model");
         File.WriteAllBytes(path, content);
 
-        var ex = Assert.Throws<CheckpointException>(() => MistralTokenizer.Load(path));
+        var ex = Assert.Throws<CheckpointException>(() => ModelTokenizer.Load(path));
 
         Assert.That(ex!.FilePath, Is.EqualTo(path));
         Assert.That(ex.Message, Does.Contain(path));
@@ -113,19 +113,19 @@ public class MistralTokenizerTests
         string path = Path.Combine(_tempDir, "tokenizer.model");
         File.WriteAllBytes(path, File.ReadAllBytes(TokenizerFixture.ModelPath)[..length]);
 
-        var ex = Assert.Throws<CheckpointException>(() => MistralTokenizer.Load(path));
+        var ex = Assert.Throws<CheckpointException>(() => ModelTokenizer.Load(path));
 
         Assert.That(ex!.FilePath, Is.EqualTo(path));
     }
 
     [Test]
     public void Directory_instead_of_file_throws_CheckpointException() =>
-        Assert.That(() => MistralTokenizer.Load(_tempDir), Throws.TypeOf<CheckpointException>());
+        Assert.That(() => ModelTokenizer.Load(_tempDir), Throws.TypeOf<CheckpointException>());
 
     [Test]
     public void Null_or_empty_path_is_an_argument_error()
     {
-        Assert.That(() => MistralTokenizer.Load(null!), Throws.ArgumentNullException);
-        Assert.That(() => MistralTokenizer.Load(""), Throws.ArgumentException);
+        Assert.That(() => ModelTokenizer.Load(null!), Throws.ArgumentNullException);
+        Assert.That(() => ModelTokenizer.Load(""), Throws.ArgumentException);
     }
 }

@@ -4,7 +4,7 @@ namespace LastTokenEmbeddings.Tests.Tokenization;
 
 public class PromptFormatTests
 {
-    private static MistralTokenizer Tok => TokenizerFixture.Tokenizer;
+    private static ModelTokenizer Tok => TokenizerFixture.Tokenizer;
 
     private static int[] Build(PromptFormat format, string text, TextRole role = TextRole.Query) =>
         format.BuildIds(Tok, text, role, 32768, TruncationPolicy.Throw);
@@ -80,7 +80,7 @@ public class PromptFormatTests
         Assert.That(PromptFormat.Raw.GetFixedTokenCount(Tok, TextRole.Query), Is.EqualTo(1));
         Assert.That(PromptFormat.MistralInstruct.GetFixedTokenCount(Tok, TextRole.Query), Is.EqualTo(8));
         Assert.That(PromptFormat.E5Instruct().GetFixedTokenCount(Tok, TextRole.Document), Is.EqualTo(2));
-        int instructionTokens = Tok.EncodeText($"Instruct: {E5Instruct.DefaultInstruction}\nQuery:").Count;
+        int instructionTokens = Tok.EncodeText($"Instruct: {PromptFormat.DefaultInstruction}\nQuery:").Count;
         Assert.That(PromptFormat.E5Instruct().GetFixedTokenCount(Tok, TextRole.Query), Is.EqualTo(instructionTokens + 2));
     }
 

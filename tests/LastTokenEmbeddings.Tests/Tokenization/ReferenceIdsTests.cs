@@ -4,7 +4,7 @@ namespace LastTokenEmbeddings.Tests.Tokenization;
 
 public class ReferenceIdsTests
 {
-    private static MistralTokenizer Tok => TokenizerFixture.Tokenizer;
+    private static ModelTokenizer Tok => TokenizerFixture.Tokenizer;
 
     private static IEnumerable<TestCaseData> Cases()
     {
@@ -39,7 +39,7 @@ public class ReferenceIdsTests
 
     [Test]
     public void Reference_e5_task_is_the_default_instruction() =>
-        Assert.That(TokenizerFixture.E5Task, Is.EqualTo(E5Instruct.DefaultInstruction));
+        Assert.That(TokenizerFixture.E5Task, Is.EqualTo(PromptFormat.DefaultInstruction));
 
     [Test]
     public void E5_explicit_instruction_equal_to_default_gives_same_ids()
@@ -57,7 +57,7 @@ public class ReferenceIdsTests
         foreach (var t in TokenizerFixture.ReferenceTexts())
         {
             int[] ids = PromptFormat.E5Instruct().BuildIds(Tok, t.Text, TextRole.Document, 32768, TruncationPolicy.Throw);
-            Assert.That(ids, Is.EqualTo(t.Raw.Append(Tok.EosId).ToArray()), t.Text);
+            Assert.That(ids, Is.EqualTo(t.Raw.Append(Tok.EosId!.Value).ToArray()), t.Text);
         }
     }
 

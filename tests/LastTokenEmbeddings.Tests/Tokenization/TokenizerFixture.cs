@@ -6,13 +6,13 @@ namespace LastTokenEmbeddings.Tests.Tokenization;
 /// <summary>Shared tokenizer and JSON fixtures (loaded once).</summary>
 internal static class TokenizerFixture
 {
-    private static readonly Lazy<MistralTokenizer> LazyTokenizer = new(() => MistralTokenizer.Load(ModelPath));
+    private static readonly Lazy<ModelTokenizer> LazyTokenizer = new(() => ModelTokenizer.LoadSentencePiece(ModelPath));
     private static readonly Lazy<JsonDocument> LazyReference =
         new(() => JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.FixtureDirectory, "reference.json"))));
 
     public static string ModelPath => Path.Combine(TestPaths.FixtureDirectory, "tokenizer.model");
 
-    public static MistralTokenizer Tokenizer => LazyTokenizer.Value;
+    public static ModelTokenizer Tokenizer => LazyTokenizer.Value;
 
     public static string E5Task => LazyReference.Value.RootElement.GetProperty("e5_task").GetString()!;
 

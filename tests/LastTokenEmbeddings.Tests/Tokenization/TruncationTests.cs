@@ -7,7 +7,7 @@ public class TruncationTests
     private static readonly int[] InstOpen = [733, 16289, 28793];
     private static readonly int[] InstClose = [733, 28748, 16289, 28793];
 
-    private static MistralTokenizer Tok => TokenizerFixture.Tokenizer;
+    private static ModelTokenizer Tok => TokenizerFixture.Tokenizer;
 
     /// <summary>The long llama paragraph of reference.json (hundreds of tokens).</summary>
     private static TokenizerFixture.ReferenceText Long => TokenizerFixture.ReferenceTexts()[^1];
@@ -30,8 +30,8 @@ public class TruncationTests
 
         Assert.That(ids, Has.Length.EqualTo(40));
         Assert.That(ids[..39], Is.EqualTo(full[..39]));
-        Assert.That(ids[^1], Is.EqualTo(Tok.EosId));
-        Assert.That(ids[0], Is.EqualTo(Tok.BosId));
+        Assert.That(ids[^1], Is.EqualTo(Tok.EosId!.Value));
+        Assert.That(ids[0], Is.EqualTo(Tok.BosId!.Value));
     }
 
     [Test]

@@ -8,13 +8,13 @@ namespace LastTokenEmbeddings.Modeling;
 /// <c>Embedding_from_pretrained</c> first allocates a random float32 matrix of the same size, which for a 7B
 /// model is half a gigabyte thrown away.)
 /// </summary>
-public sealed class MistralTokenEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
 
     /// <summary>Wraps a loaded embedding matrix; ownership passes to the module.</summary>
     /// <param name="weight">[vocab, hidden].</param>
-    public MistralTokenEmbedding(Tensor weight) : base(nameof(MistralTokenEmbedding))
+    public TokenEmbedding(Tensor weight) : base(nameof(TokenEmbedding))
     {
         this.weight = new Parameter(weight, requires_grad: false);
         RegisterComponents();

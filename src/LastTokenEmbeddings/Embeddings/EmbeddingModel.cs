@@ -7,59 +7,77 @@ using static TorchSharp.torch;
 namespace LastTokenEmbeddings.Embeddings;
 
 /// <summary>
-/// <see cref="IEmbeddingModel"/> over a Mistral-family checkpoint. Load once with <see cref="Load"/>; derive
-/// views with other pooling or prompt settings via <see cref="WithOptions"/>, which share the weights.
+/// <see cref="IEmbeddingModel"/> over a decoder checkpoint of any supported family (Mistral, Qwen2, Qwen3, Llama).
+/// Load once with <see cref="Load"/>; derive views with other pooling or prompt settings via
+/// <see cref="WithOptions"/>, which share the weights.
 /// </summary>
-public sealed class MistralEmbeddingModel : IEmbeddingModel
+public sealed class EmbeddingModel : IEmbeddingModel
 {
     private readonly SharedDecoder shared;
     private readonly EmbeddingOptions options;
+    private readonly bool parseSpecialTokens;
     private int disposed;
 
-    private MistralEmbeddingModel(SharedDecoder shared, EmbeddingOptions options, string modelId)
+    private EmbeddingModel(SharedDecoder shared, EmbeddingOptions requested, string modelId)
     {
-        var errors = options.Validate();
+        var errors = requested.Validate();
         if (errors.Count > 0)
-            throw new ArgumentException("Invalid embedding options: " + string.Join(" ", errors), nameof(options));
+            throw new ArgumentException("Invalid embedding options: " + string.Join(" ", errors), nameof(requested));
         var config = shared.Decoder.Config;
-        if (options.Pooling.Layer is { } layer && (layer < 0 || layer > config.NumHiddenLayers))
-            throw new ArgumentOutOfRangeException(nameof(options), layer, $"Pooling layer must lie in [0, {config.NumHiddenLayers}] for this model.");
-        if (options.Pooling is LastTokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
+        var declared = shared.Declared;
+        var resolved = requested.Clone();
+        resolved.Pooling ??= declared is null ? PoolingStrategies.LastTokenHidden : PoolingStrategies.FromDeclaredMode(declared.PoolingMode);
+        resolved.Prompt ??= declared is null || (declared.QueryPrompt.Length == 0 && declared.DocumentPrompt.Length == 0)
+            ? PromptFormat.Raw
+            : PromptFormat.FromPrompts(declared.QueryPrompt, declared.DocumentPrompt, "sentence-transformers");
+        resolved.Normalize ??= declared?.Normalize ?? true;
+        resolved.MaxTokens ??= Math.Min(config.MaxPositionEmbeddings, declared?.MaxSeqLength ?? int.MaxValue);
+
+        var pooling = resolved.Pooling;
+        if (pooling.Layer is { } layer && (layer < 0 || layer > config.NumHiddenLayers))
+            throw new ArgumentOutOfRangeException(nameof(requested), layer, $"Pooling layer must lie in [0, {config.NumHiddenLayers}] for this model.");
+        if (pooling is LastTokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
             throw new InvalidOperationException(
-                $"'{modelId}' is a bare MistralModel checkpoint without lm_head; last-token-logits pooling needs a MistralForCausalLM checkpoint.");
-        var pooledDimension = options.Pooling.OutputDimension(config);
-        if (options.Dimensions > pooledDimension)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Dimensions, $"Dimensions exceeds the {pooledDimension} that {options.Pooling.Name} pooling produces.");
-        var fixedTokens = options.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Query);
-        MaxTokens = options.MaxTokens ?? config.MaxPositionEmbeddings;
+                $"'{modelId}' is a bare {config.Family}Model checkpoint without lm_head; last-token-logits pooling needs a {config.Family}ForCausalLM checkpoint.");
+        var pooledDimension = pooling.OutputDimension(config);
+        if (resolved.Dimensions > pooledDimension)
+            throw new ArgumentOutOfRangeException(nameof(requested), resolved.Dimensions, $"Dimensions exceeds the {pooledDimension} that {pooling.Name} pooling produces.");
+        var fixedTokens = Math.Max(resolved.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Query), resolved.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Document));
+        MaxTokens = resolved.MaxTokens.Value;
         if (MaxTokens <= fixedTokens)
-            throw new ArgumentOutOfRangeException(nameof(options), MaxTokens, $"MaxTokens must exceed the {fixedTokens} tokens the {options.Prompt.Name} format adds.");
+            throw new ArgumentOutOfRangeException(nameof(requested), MaxTokens, $"MaxTokens must exceed the {fixedTokens} tokens the {resolved.Prompt.Name} format adds.");
 
         this.shared = shared;
-        this.options = options;
+        options = resolved;
+        parseSpecialTokens = resolved.SpecialTokens == SpecialTokenPolicy.Parse;
         ModelId = modelId;
-        Dimensions = options.Dimensions ?? pooledDimension;
+        Dimensions = resolved.Dimensions ?? pooledDimension;
     }
 
-    /// <summary>Loads config, tokenizer (<c>tokenizer.model</c>) and weights from a Hugging Face model directory.</summary>
-    /// <param name="modelDirectory">Directory with config.json, tokenizer.model and safetensors weights.</param>
-    /// <param name="options">Embedding settings; defaults when <see langword="null"/>. Copied.</param>
+    /// <summary>
+    /// Loads config, tokenizer (<c>tokenizer.model</c>, else <c>tokenizer.json</c>), the sentence-transformers files
+    /// (when present) and the weights from a Hugging Face model directory.
+    /// </summary>
+    /// <param name="modelDirectory">Directory with config.json, a tokenizer and safetensors weights.</param>
+    /// <param name="options">Embedding settings; unset ones take the declared settings, then the defaults. Copied.</param>
     /// <param name="loadOptions">Dtype and device; defaults when <see langword="null"/>.</param>
-    /// <exception cref="CheckpointException">A file is missing, malformed or inconsistent.</exception>
-    public static MistralEmbeddingModel Load(string modelDirectory, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
+    /// <exception cref="CheckpointException">A file is missing, malformed, inconsistent or unsupported.</exception>
+    public static EmbeddingModel Load(string modelDirectory, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
-        var tokenizerPath = Path.Combine(modelDirectory, "tokenizer.model");
-        var tokenizer = MistralTokenizer.Load(tokenizerPath);
-        var config = MistralConfig.Load(Path.Combine(modelDirectory, "config.json"));
+        if (!Directory.Exists(modelDirectory))
+            throw new CheckpointException(modelDirectory, "model directory not found.");
+        var config = DecoderConfig.Load(Path.Combine(modelDirectory, "config.json"));
+        var tokenizer = ModelTokenizer.Load(modelDirectory);
         if (tokenizer.VocabularySize > config.VocabSize)
-            throw new CheckpointException(tokenizerPath,
+            throw new CheckpointException(tokenizer.SourcePath,
                 $"the tokenizer has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}; they belong to different models.");
-        var decoder = MistralCheckpointLoader.Load(modelDirectory, loadOptions?.Clone() ?? new ModelLoadOptions(), config);
-        var shared = new SharedDecoder(decoder, tokenizer);
+        var declared = DeclaredEmbeddingSettings.Read(modelDirectory, config.HiddenSize);
+        var decoder = DecoderLoader.Load(modelDirectory, loadOptions?.Clone() ?? new ModelLoadOptions(), config);
+        var shared = new SharedDecoder(decoder, tokenizer, declared);
         try
         {
-            return new MistralEmbeddingModel(shared, (options ?? new EmbeddingOptions()).Clone(), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory))));
+            return new EmbeddingModel(shared, (options ?? new EmbeddingOptions()).Clone(), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory))));
         }
         catch
         {
@@ -78,35 +96,38 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     public int MaxTokens { get; }
 
     /// <inheritdoc />
-    public IPoolingStrategy Pooling => options.Pooling;
+    public IPoolingStrategy Pooling => options.Pooling!;
 
     /// <inheritdoc />
-    public PromptFormat Prompt => options.Prompt;
+    public PromptFormat Prompt => options.Prompt!;
 
     /// <inheritdoc />
-    public bool Normalize => options.Normalize;
+    public bool Normalize => options.Normalize!.Value;
 
     /// <summary>The checkpoint's architecture.</summary>
-    public MistralConfig Config => shared.Decoder.Config;
+    public DecoderConfig Config => shared.Decoder.Config;
 
-    /// <summary>Where the weights came from.</summary>
+    /// <summary>Where the weights came from, and the compute dtype chosen.</summary>
     public CheckpointInfo Checkpoint => shared.Decoder.Checkpoint;
 
+    /// <summary>What the checkpoint's sentence-transformers files declare; <see langword="null"/> when it has none.</summary>
+    public DeclaredEmbeddingSettings? DeclaredSettings => shared.Declared;
+
     /// <summary>The tokenizer.</summary>
-    public MistralTokenizer Tokenizer => shared.Tokenizer;
+    public ModelTokenizer Tokenizer => shared.Tokenizer;
 
     /// <summary>
     /// Another view of the same loaded weights with different embedding settings (pooling, prompt, ...).
     /// Dispose it like any model; the weights are freed when the last view is disposed.
     /// </summary>
     /// <param name="newOptions">The settings of the new view. Copied.</param>
-    public MistralEmbeddingModel WithOptions(EmbeddingOptions newOptions)
+    public EmbeddingModel WithOptions(EmbeddingOptions newOptions)
     {
         ArgumentNullException.ThrowIfNull(newOptions);
         Acquire();
         try
         {
-            return new MistralEmbeddingModel(shared, newOptions.Clone(), ModelId);
+            return new EmbeddingModel(shared, newOptions.Clone(), ModelId);
         }
         catch
         {
@@ -115,7 +136,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         }
     }
 
-    /// <summary>A copy of this view's settings.</summary>
+    /// <summary>A copy of this view's settings, with the declared or default values filled in.</summary>
     public EmbeddingOptions GetOptions() => options.Clone();
 
     /// <inheritdoc />
@@ -123,7 +144,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     {
         ArgumentNullException.ThrowIfNull(text);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return options.Prompt.BuildIds(shared.Tokenizer, text, role, MaxTokens, options.Truncation);
+        return Prompt.BuildIds(shared.Tokenizer, text, role, MaxTokens, options.Truncation, parseSpecialTokens, out _);
     }
 
     /// <inheritdoc />
@@ -160,7 +181,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
             for (var i = 0; i < texts.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                ids[i] = options.Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, out truncated[i]);
+                ids[i] = Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, parseSpecialTokens, out truncated[i]);
             }
 
             var vectors = RunBatches(ids, progress, cancellationToken);
@@ -176,7 +197,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     }
 
     /// <summary>The loaded decoder (for benchmarks and diagnostics).</summary>
-    internal MistralForCausalLM Decoder => shared.Decoder;
+    internal DecoderForCausalLM Decoder => shared.Decoder;
 
     /// <summary>
     /// Embeds texts given directly as token ids (prompt formatting and truncation skipped), batched exactly as
@@ -226,18 +247,18 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
         var decoder = shared.Decoder;
         var (ids, segments) = batch.RowTensors();
         segments = segments.to(decoder.Model.Device);
-        var rowHidden = decoder.Model.Forward(ids, segments, options.Pooling.Layer ?? decoder.Config.NumHiddenLayers);
+        var rowHidden = decoder.Model.Forward(ids, segments, Pooling.Layer ?? decoder.Config.NumHiddenLayers);
         var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(Modeling.Scalars.Zero));
         var count = batch.TextIndices.Length;
-        var pooled = options.Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
-        var expected = options.Pooling.OutputDimension(decoder.Config);
+        var pooled = Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
+        var expected = Pooling.OutputDimension(decoder.Config);
         if (pooled.dim() != 2 || pooled.shape[0] != count || pooled.shape[1] != expected)
             throw new InvalidOperationException(
-                $"Pooling '{options.Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{count}, {expected}].");
+                $"Pooling '{Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{count}, {expected}].");
         pooled = pooled.to(ScalarType.Float32);
         if (options.Dimensions is { } dimensions)
             pooled = pooled.narrow(1, 0, dimensions);
-        if (options.Normalize)
+        if (Normalize)
             pooled = nn.functional.normalize(pooled, p: 2, dim: 1);
         var flat = pooled.cpu().contiguous().data<float>().ToArray();
         var width = (int)pooled.shape[1];
@@ -257,7 +278,7 @@ public sealed class MistralEmbeddingModel : IEmbeddingModel
     private void Acquire()
     {
         if (Volatile.Read(ref disposed) != 0 || !shared.TryAcquire())
-            throw new ObjectDisposedException(nameof(MistralEmbeddingModel));
+            throw new ObjectDisposedException(nameof(EmbeddingModel));
     }
 
     /// <summary>Releases this view; the weights are freed once no view or running call uses them.</summary>

@@ -4,16 +4,16 @@ using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Modeling;
 
-/// <summary>Root-mean-square layer norm, computed in float32 and cast back, as transformers does.</summary>
-public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
+/// <summary>Root-mean-square layer norm over the last dimension, computed in float32 and cast back, as transformers does.</summary>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter weight;
     private readonly Scalar eps; // a field, so it stays alive during the native call (see Scalars)
 
-    /// <summary>Wraps a loaded <c>weight</c> of shape [hidden].</summary>
+    /// <summary>Wraps a loaded <c>weight</c> of shape [width].</summary>
     /// <param name="weight">The learned scale; ownership passes to the module.</param>
     /// <param name="eps">Added to the mean square before the reciprocal square root.</param>
-    public MistralRMSNorm(Tensor weight, double eps) : base(nameof(MistralRMSNorm))
+    public RmsNorm(Tensor weight, double eps) : base(nameof(RmsNorm))
     {
         this.weight = new Parameter(weight, requires_grad: false);
         this.eps = eps.ToScalar();
@@ -21,7 +21,7 @@ public sealed class MistralRMSNorm : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Normalises the last dimension of <paramref name="input"/>.</summary>
-    /// <param name="input">Hidden states [..., hidden].</param>
+    /// <param name="input">[..., width].</param>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();

@@ -5,17 +5,17 @@ using static TorchSharp.torch;
 namespace LastTokenEmbeddings.Modeling;
 
 /// <summary>
-/// A Mistral checkpoint loaded for embedding: the decoder stack (<c>model</c>) plus, when the checkpoint has one,
+/// A decoder checkpoint loaded for embedding: the decoder stack (<c>model</c>) plus, when the checkpoint has one,
 /// the LM head (<c>lm_head</c>, or the tied embedding matrix). Logits are computed only for the rows asked for.
 /// </summary>
-public sealed class MistralForCausalLM : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class DecoderForCausalLM : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly MistralModel model;
+    private readonly DecoderModel model;
     private readonly Linear? lm_head;
     private readonly bool tiedHead;
 
-    internal MistralForCausalLM(MistralModel model, Linear? lmHead, bool tiedHead, CheckpointInfo checkpoint)
-        : base(nameof(MistralForCausalLM))
+    public DecoderForCausalLM(DecoderModel model, Linear? lmHead, bool tiedHead, CheckpointInfo checkpoint)
+        : base(nameof(DecoderForCausalLM))
     {
         this.model = model;
         lm_head = lmHead;
@@ -28,19 +28,19 @@ public sealed class MistralForCausalLM : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="directory">The model directory.</param>
     /// <param name="options">Dtype and device; defaults when <see langword="null"/>.</param>
     /// <exception cref="CheckpointException">A file is missing or malformed, or a tensor is missing, unexpected or wrongly shaped.</exception>
-    public static MistralForCausalLM Load(string directory, ModelLoadOptions? options = null) =>
-        MistralCheckpointLoader.Load(directory, options ?? new ModelLoadOptions());
+    public static DecoderForCausalLM Load(string directory, ModelLoadOptions? options = null) =>
+        DecoderLoader.Load(directory, options ?? new ModelLoadOptions());
 
     /// <summary>The decoder stack.</summary>
-    public MistralModel Model => model;
+    public DecoderModel Model => model;
 
     /// <summary>The architecture.</summary>
-    public MistralConfig Config => model.Config;
+    public DecoderConfig Config => model.Config;
 
     /// <summary>Where the weights came from and how they were laid out.</summary>
     public CheckpointInfo Checkpoint { get; }
 
-    /// <summary>Whether logits can be computed (false for checkpoints published as a bare <c>MistralModel</c>).</summary>
+    /// <summary>Whether logits can be computed (false for checkpoints published as a bare <c>MistralModel</c>, <c>Qwen3Model</c>, ...).</summary>
     public bool HasLanguageModelHead => lm_head is not null || tiedHead;
 
     /// <summary>Logits for every position [batch, seq, vocab], as <c>model(ids).logits</c> in transformers.</summary>
@@ -66,7 +66,7 @@ public sealed class MistralForCausalLM : nn.Module<Tensor, Tensor, Tensor>
         if (tiedHead)
             return nn.functional.linear(hidden, model.EmbeddingWeight);
         throw new InvalidOperationException(
-            $"The checkpoint in '{Checkpoint.Directory}' is a bare MistralModel (no lm_head), so logits are unavailable; " +
+            $"The checkpoint in '{Checkpoint.Directory}' is a bare {Config.Family}Model (no lm_head), so logits are unavailable; " +
             "use a hidden-state pooling such as last-token hidden or mean.");
     }
 }

@@ -5,34 +5,36 @@ using static TorchSharp.torch;
 namespace LastTokenEmbeddings.Modeling;
 
 /// <summary>
-/// The Mistral decoder stack without LM head (transformers' <c>MistralModel</c>): token embedding,
-/// decoder layers and final norm, with tensor names matching the checkpoint.
+/// The decoder stack without LM head (transformers' <c>MistralModel</c>, <c>Qwen3Model</c>, <c>LlamaModel</c>, ...):
+/// token embedding, decoder layers and final norm, with tensor names matching the checkpoint.
 /// </summary>
-public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class DecoderModel : nn.Module<Tensor, Tensor, Tensor>
 {
-    private readonly MistralTokenEmbedding embed_tokens;
-    private readonly ModuleList<MistralDecoderLayer> layers;
-    private readonly MistralRMSNorm norm;
-    private readonly MistralRotaryEmbedding rotary_emb;
-    private readonly MistralConfig config;
+    private readonly TokenEmbedding embed_tokens;
+    private readonly ModuleList<DecoderLayer> layers;
+    private readonly RmsNorm norm;
+    private readonly RotaryEmbedding rotary_emb;
+    private readonly DecoderConfig config;
     private readonly ScalarType dtype;
+    private readonly int[] distinctWindows;
 
-    internal MistralModel(MistralConfig config, WeightSource weights) : base(nameof(MistralModel))
+    public DecoderModel(DecoderConfig config, WeightSource weights) : base(nameof(DecoderModel))
     {
         this.config = config;
         var embedding = weights.Take("embed_tokens.weight", config.VocabSize, config.HiddenSize);
         dtype = embedding.dtype;
-        embed_tokens = new MistralTokenEmbedding(embedding);
-        layers = new ModuleList<MistralDecoderLayer>();
+        embed_tokens = new TokenEmbedding(embedding);
+        layers = new ModuleList<DecoderLayer>();
         for (var i = 0; i < config.NumHiddenLayers; i++)
-            layers.Add(new MistralDecoderLayer(config, weights.Scope($"layers.{i}")));
-        norm = weights.RmsNorm("norm", config);
-        rotary_emb = new MistralRotaryEmbedding(config.HeadDim, config.RopeTheta, weights.Device);
+            layers.Add(new DecoderLayer(config, i, weights.Scope($"layers.{i}")));
+        norm = weights.RmsNorm("norm", config.HiddenSize, config.RmsNormEps);
+        rotary_emb = new RotaryEmbedding(config.HeadDim, config.Rope, weights.Device);
+        distinctWindows = config.LayerSlidingWindows.OfType<int>().Distinct().ToArray();
         RegisterComponents();
     }
 
     /// <summary>The architecture this stack was built for.</summary>
-    public MistralConfig Config => config;
+    public DecoderConfig Config => config;
 
     /// <summary>The dtype weights and activations are computed in.</summary>
     public ScalarType DType => dtype;
@@ -76,7 +78,7 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
 
         var positions = PositionsWithinSequences(segments);
         var (cos, sin) = rotary_emb.Forward(positions, dtype);
-        var inputs = new AttentionInputs(cos, sin, NeedsMask(segments) ? AttentionMask.Build(segments, config.SlidingWindow) : null);
+        var inputs = BuildAttentionInputs(segments, cos, sin);
         for (var i = 0; i < outputLayer; i++)
         {
             var next = layers[i].forward(hidden, inputs);
@@ -104,18 +106,31 @@ public sealed class MistralModel : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>
-    /// Plain causal SDPA is exact (and faster) when the window covers the sequence, each row holds one sequence,
-    /// and padding, if any, is on the right: real tokens then never see a padded key, as every pad comes after them.
+    /// The masks the layers need. Plain causal SDPA (no mask) is exact, and faster, for a layer whose window covers
+    /// the sequence when each row holds one sequence and padding, if any, is on the right: real tokens then never
+    /// see a padded key, as every pad comes after them. Windows shorter than the sequence get a mask each.
     /// </summary>
-    private bool NeedsMask(Tensor segments)
+    private AttentionInputs BuildAttentionInputs(Tensor segments, Tensor cos, Tensor sin)
     {
-        if (config.SlidingWindow is { } window && segments.shape[1] > window)
-            return true;
+        var length = segments.shape[1];
+        var windowMasks = new Dictionary<int, Tensor>();
+        foreach (var window in distinctWindows)
+        {
+            if (length > window)
+                windowMasks[window] = AttentionMask.Build(segments, window);
+        }
+        var fullLayersNeedMask = config.LayerSlidingWindows.Any(window => window is null || length <= window) && !IsCausalFriendly(segments);
+        return new AttentionInputs(cos, sin, fullLayersNeedMask ? AttentionMask.Build(segments, slidingWindow: null) : null, windowMasks);
+    }
+
+    /// <summary>Whether every row holds one sequence, right-padded if at all.</summary>
+    private static bool IsCausalFriendly(Tensor segments)
+    {
         using var scope = NewDisposeScope();
         var length = segments.shape[1];
         var real = segments.ne(Scalars.Zero);
         var padThenReal = real[TensorIndex.Colon, TensorIndex.Slice(1)].logical_and(real[TensorIndex.Colon, TensorIndex.Slice(0, length - 1)].logical_not());
-        return padThenReal.any().item<bool>() || segments.max().item<long>() > 1;
+        return !padThenReal.any().item<bool>() && segments.max().item<long>() <= 1;
     }
 
     private void ValidateInputs(Tensor inputIds, Tensor attentionMask)

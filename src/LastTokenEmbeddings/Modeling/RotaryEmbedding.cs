@@ -1,3 +1,4 @@
+using LastTokenEmbeddings.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,23 +8,53 @@ namespace LastTokenEmbeddings.Modeling;
 /// Rotary position embedding in the <c>rotate_half</c> convention that Hugging Face checkpoints
 /// are permuted for. Cos/sin tables are computed once per forward, in float32, and shared by every layer.
 /// </summary>
-public sealed class MistralRotaryEmbedding : nn.Module
+internal sealed class RotaryEmbedding : nn.Module
 {
     private readonly Tensor inv_freq;
 
-    /// <summary>Creates the frequency table <c>1 / theta^(2i / headDim)</c>.</summary>
+    /// <summary>Creates the frequency table <c>1 / theta^(2i / headDim)</c>, rescaled for <c>llama3</c> rope.</summary>
     /// <param name="headDim">Width of one attention head (even).</param>
-    /// <param name="theta">Rotary base (<c>rope_theta</c>).</param>
+    /// <param name="rope">Rope type and parameters.</param>
     /// <param name="device">Device to hold the table on.</param>
-    public MistralRotaryEmbedding(int headDim, double theta, Device device) : base(nameof(MistralRotaryEmbedding))
+    public RotaryEmbedding(int headDim, RotaryEmbeddingParameters rope, Device device) : base(nameof(RotaryEmbedding))
     {
         using var scope = NewDisposeScope();
         // Same float32 arithmetic as transformers, so angles agree to the last bit.
         using var width = headDim.ToScalar(); // explicit scalars stay alive during the native calls (see Scalars)
         using var one = 1.0.ToScalar();
         var exponent = Scalars.Arange(0, headDim, 2).to(ScalarType.Float32) / width;
-        inv_freq = (one / pow(tensor((float)theta), exponent)).to(device).DetachFromDisposeScope(); // owned by the module
+        var frequencies = one / pow(tensor((float)rope.Theta), exponent);
+        if (rope.Type == "llama3")
+            frequencies = tensor(Llama3Frequencies(frequencies.data<float>().ToArray(), rope));
+        inv_freq = frequencies.to(device).DetachFromDisposeScope(); // owned by the module
         register_buffer(nameof(inv_freq), inv_freq, persistent: false);
+    }
+
+    /// <summary>
+    /// Llama 3.1's scaling (transformers' <c>_compute_llama3_parameters</c>, in float32 as torch computes it):
+    /// wavelengths longer than <c>original / low_freq_factor</c> are divided by <c>factor</c>, shorter than
+    /// <c>original / high_freq_factor</c> kept, and those between interpolated smoothly.
+    /// </summary>
+    internal static float[] Llama3Frequencies(float[] frequencies, RotaryEmbeddingParameters rope)
+    {
+        var original = (float)rope.OriginalMaxPositionEmbeddings;
+        float factor = (float)rope.Factor, low = (float)rope.LowFrequencyFactor, high = (float)rope.HighFrequencyFactor;
+        var lowFrequencyWavelength = original / low;
+        var highFrequencyWavelength = original / high;
+        var scaled = new float[frequencies.Length];
+        for (var i = 0; i < frequencies.Length; i++)
+        {
+            var wavelength = (float)(2 * Math.PI) / frequencies[i];
+            var frequency = wavelength > lowFrequencyWavelength ? frequencies[i] / factor : frequencies[i];
+            var isMedium = !(wavelength < highFrequencyWavelength) && !(wavelength > lowFrequencyWavelength);
+            if (isMedium)
+            {
+                var smooth = (original / wavelength - low) / (high - low);
+                frequency = (1 - smooth) * frequency / factor + smooth * frequency;
+            }
+            scaled[i] = frequency;
+        }
+        return scaled;
     }
 
     /// <summary>Cos and sin tables [batch, seq, headDim] for the given positions, cast to <paramref name="dtype"/>.</summary>

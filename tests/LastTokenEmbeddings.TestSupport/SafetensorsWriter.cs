@@ -4,7 +4,10 @@ using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LastTokenEmbeddings.Checkpoints.Safetensors;
+using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Checkpoints.Safetensors;
+
+namespace LastTokenEmbeddings.TestSupport;
 
 /// <summary>
 /// Writes safetensors files laid out exactly as the reference implementation lays them out, so that

@@ -4,25 +4,25 @@ using static TorchSharp.torch;
 namespace LastTokenEmbeddings.Modeling;
 
 /// <summary>One pre-norm transformer block: attention then MLP, each with a residual connection.</summary>
-public sealed class MistralDecoderLayer : nn.Module<Tensor, AttentionInputs, Tensor>
+internal sealed class DecoderLayer : nn.Module<Tensor, AttentionInputs, Tensor>
 {
-    private readonly MistralRMSNorm input_layernorm;
-    private readonly MistralAttention self_attn;
-    private readonly MistralRMSNorm post_attention_layernorm;
-    private readonly MistralMLP mlp;
+    private readonly RmsNorm input_layernorm;
+    private readonly DecoderAttention self_attn;
+    private readonly RmsNorm post_attention_layernorm;
+    private readonly DecoderMLP mlp;
 
-    internal MistralDecoderLayer(MistralConfig config, WeightSource weights) : base(nameof(MistralDecoderLayer))
+    public DecoderLayer(DecoderConfig config, int layerIndex, WeightSource weights) : base(nameof(DecoderLayer))
     {
-        input_layernorm = weights.RmsNorm("input_layernorm", config);
-        self_attn = new MistralAttention(config, weights.Scope("self_attn"));
-        post_attention_layernorm = weights.RmsNorm("post_attention_layernorm", config);
-        mlp = new MistralMLP(config, weights.Scope("mlp"));
+        input_layernorm = weights.RmsNorm("input_layernorm", config.HiddenSize, config.RmsNormEps);
+        self_attn = new DecoderAttention(config, config.LayerSlidingWindows[layerIndex], weights.Scope("self_attn"));
+        post_attention_layernorm = weights.RmsNorm("post_attention_layernorm", config.HiddenSize, config.RmsNormEps);
+        mlp = new DecoderMLP(config, weights.Scope("mlp"));
         RegisterComponents();
     }
 
     /// <summary>Runs the block on [batch, seq, hidden].</summary>
     /// <param name="hidden">Residual stream.</param>
-    /// <param name="inputs">Rotary tables and mask shared by all layers.</param>
+    /// <param name="inputs">Rotary tables and masks shared by all layers.</param>
     public override Tensor forward(Tensor hidden, AttentionInputs inputs)
     {
         using var scope = NewDisposeScope();

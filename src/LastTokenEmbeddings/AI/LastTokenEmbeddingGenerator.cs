@@ -10,7 +10,7 @@ namespace LastTokenEmbeddings.AI;
 /// Honours <see cref="EmbeddingGenerationOptions.Dimensions"/> (truncating, then re-normalising when the model
 /// normalises) and reports input tokens in <see cref="GeneratedEmbeddings{TEmbedding}.Usage"/>.
 /// </summary>
-public sealed class MistralEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+public sealed class LastTokenEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
     private readonly IEmbeddingModel model;
     private readonly bool ownsModel;
@@ -19,7 +19,7 @@ public sealed class MistralEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     /// <param name="model">The model to embed with.</param>
     /// <param name="role">Role given to every input (query by default).</param>
     /// <param name="ownsModel">Whether disposing the generator disposes the model.</param>
-    public MistralEmbeddingGenerator(IEmbeddingModel model, TextRole role = TextRole.Query, bool ownsModel = false)
+    public LastTokenEmbeddingGenerator(IEmbeddingModel model, TextRole role = TextRole.Query, bool ownsModel = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         this.model = model;

@@ -4,18 +4,18 @@ using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Modeling;
 
-/// <summary>SwiGLU feed-forward block: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>.</summary>
-public sealed class MistralMLP : nn.Module<Tensor, Tensor>
+/// <summary>SwiGLU feed-forward block: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>; biased with Llama's <c>mlp_bias</c>.</summary>
+internal sealed class DecoderMLP : nn.Module<Tensor, Tensor>
 {
     private readonly Linear gate_proj;
     private readonly Linear up_proj;
     private readonly Linear down_proj;
 
-    internal MistralMLP(MistralConfig config, WeightSource weights) : base(nameof(MistralMLP))
+    public DecoderMLP(DecoderConfig config, WeightSource weights) : base(nameof(DecoderMLP))
     {
-        gate_proj = weights.Linear("gate_proj", config.IntermediateSize, config.HiddenSize);
-        up_proj = weights.Linear("up_proj", config.IntermediateSize, config.HiddenSize);
-        down_proj = weights.Linear("down_proj", config.HiddenSize, config.IntermediateSize);
+        gate_proj = weights.Linear("gate_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        up_proj = weights.Linear("up_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        down_proj = weights.Linear("down_proj", config.HiddenSize, config.IntermediateSize, config.MlpBias);
         RegisterComponents();
     }
 

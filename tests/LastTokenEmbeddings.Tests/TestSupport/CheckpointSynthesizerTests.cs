@@ -1,20 +1,20 @@
 using System.Text.Json;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Checkpoints.Safetensors;
-using LastTokenEmbeddings.Checkpoints.Synthesis;
+using LastTokenEmbeddings.TestSupport;
 using LastTokenEmbeddings.Embeddings;
 using LastTokenEmbeddings.Modeling;
 using LastTokenEmbeddings.Pooling;
 using static TorchSharp.torch;
 
-namespace LastTokenEmbeddings.Tests.Checkpoints.Synthesis;
+namespace LastTokenEmbeddings.Tests.TestSupport;
 
 public sealed class CheckpointSynthesizerTests
 {
-    private static readonly MistralConfig Small = new()
+    private static readonly DecoderConfig Small = new()
     {
-        VocabSize = 32000, HiddenSize = 64, IntermediateSize = 96, NumHiddenLayers = 2,
-        NumAttentionHeads = 4, NumKeyValueHeads = 2, HeadDim = 16, MaxPositionEmbeddings = 256, SlidingWindow = 32,
+        Family = ModelFamily.Mistral, VocabSize = 32000, HiddenSize = 64, IntermediateSize = 96, NumHiddenLayers = 2,
+        NumAttentionHeads = 4, NumKeyValueHeads = 2, HeadDim = 16, MaxPositionEmbeddings = 256, LayerSlidingWindows = [32, 32],
     };
 
     private string directory = "";
@@ -29,18 +29,16 @@ public sealed class CheckpointSynthesizerTests
             Directory.Delete(directory, recursive: true);
     }
 
-    private static string Tokenizer => Path.Combine(TestPaths.FixtureDirectory, "tokenizer.model");
-
     [TestCase(SafetensorsDType.F32, ComputeDType.AsStored)]
     [TestCase(SafetensorsDType.BF16, ComputeDType.AsStored)]
     [TestCase(SafetensorsDType.BF16, ComputeDType.Float32)]
     [TestCase(SafetensorsDType.F16, ComputeDType.Float32)]
     public void Synthesized_checkpoint_loads_and_embeds(SafetensorsDType dtype, ComputeDType compute)
     {
-        CheckpointSynthesizer.Write(directory, Small, dtype, tokenizerModelPath: Tokenizer);
+        CheckpointSynthesizer.Write(directory, Small, dtype, tokenizerDirectory: TestPaths.FixtureDirectory);
         foreach (var pooling in new[] { PoolingStrategies.LastTokenLogits, PoolingStrategies.LastTokenHidden, PoolingStrategies.Mean })
         {
-            using var model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = pooling }, new ModelLoadOptions { DType = compute });
+            using var model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = pooling }, new ModelLoadOptions { DType = compute });
             Assert.That(model.Checkpoint.StoredDType, Is.EqualTo(dtype.ToString()));
             var vectors = model.Embed(["hello world", "a somewhat longer text to embed here"]);
             var expected = pooling is LastTokenLogitsPooling ? Small.VocabSize : Small.HiddenSize;
@@ -57,7 +55,7 @@ public sealed class CheckpointSynthesizerTests
     public void Writes_hugging_face_names_config_and_index()
     {
         var bytes = CheckpointSynthesizer.Write(directory, Small, SafetensorsDType.F32);
-        var config = MistralConfig.Load(Path.Combine(directory, "config.json"));
+        var config = DecoderConfig.Load(Path.Combine(directory, "config.json"));
         Assert.That(config with { DType = null, Architecture = null }, Is.EqualTo(Small with { DType = null, Architecture = null }));
         Assert.That(config.DType, Is.EqualTo("float32"));
         Assert.That(config.Architecture, Is.EqualTo("MistralForCausalLM"));
@@ -88,7 +86,7 @@ public sealed class CheckpointSynthesizerTests
         var shards = Directory.GetFiles(directory, "model-*-of-*.safetensors");
         Assert.That(shards, Has.Length.GreaterThan(1));
         Assert.That(shards.Select(Path.GetFileName), Does.Contain($"model-00001-of-{shards.Length:D5}.safetensors"));
-        using var model = MistralForCausalLM.Load(directory);
+        using var model = DecoderForCausalLM.Load(directory);
         using var ids = tensor(new long[] { 1, 15043, 3186, 2 }, [1, 4]);
         using var mask = ones([1, 4], ScalarType.Bool);
         using var logits = model.forward(ids, mask);
@@ -120,11 +118,11 @@ public sealed class CheckpointSynthesizerTests
     [Test]
     public void Base_layout_loads_without_lm_head()
     {
-        CheckpointSynthesizer.Write(directory, Small, SafetensorsDType.BF16, tokenizerModelPath: Tokenizer, baseModelLayout: true);
+        CheckpointSynthesizer.Write(directory, Small, SafetensorsDType.BF16, tokenizerDirectory: TestPaths.FixtureDirectory, baseModelLayout: true);
         using var checkpoint = ShardedCheckpoint.Open(directory);
         Assert.That(checkpoint.TensorNames, Does.Contain("embed_tokens.weight"));
         Assert.That(checkpoint.TensorNames.Any(n => n.StartsWith("model.", StringComparison.Ordinal) || n.StartsWith("lm_head", StringComparison.Ordinal)), Is.False);
-        using var model = MistralEmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.Mean });
+        using var model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.Mean });
         Assert.That(model.Checkpoint.Layout, Is.EqualTo(CheckpointLayout.BaseModel));
         var vector = model.Embed(["hello"])[0].Vector;
         Assert.That(vector, Has.Length.EqualTo(Small.HiddenSize));
@@ -134,11 +132,15 @@ public sealed class CheckpointSynthesizerTests
     [TestCase("109m", 1024, 8)]
     [TestCase("tinyllama-1.1b", 2048, 22)]
     [TestCase("mistral-7b", 4096, 32)]
+    [TestCase("qwen3-0.6b", 1024, 28)]
+    [TestCase("qwen3-4b", 2560, 36)]
     public void Presets_have_the_standard_shapes(string name, int hidden, int layers)
     {
         var config = CheckpointSynthesizer.Preset(name);
         Assert.That(config.HiddenSize, Is.EqualTo(hidden));
         Assert.That(config.NumHiddenLayers, Is.EqualTo(layers));
-        Assert.That(MistralConfig.Parse(CheckpointSynthesizer.ToConfigJson(config, SafetensorsDType.BF16)) with { DType = null }, Is.EqualTo(config));
+        var read = DecoderConfig.Parse(CheckpointSynthesizer.ToConfigJson(config, SafetensorsDType.BF16));
+        Assert.That(read.LayerSlidingWindows, Is.EqualTo(config.LayerSlidingWindows));
+        Assert.That(read with { DType = null, LayerSlidingWindows = config.LayerSlidingWindows }, Is.EqualTo(config));
     }
 }

@@ -5,9 +5,9 @@ using LastTokenEmbeddings.Tokenization;
 namespace LastTokenEmbeddings.DependencyInjection;
 
 /// <summary>Everything needed to register a model with dependency injection.</summary>
-public sealed class MistralEmbeddingModelOptions
+public sealed class LastTokenEmbeddingsOptions
 {
-    /// <summary>Hugging Face model directory (config.json, tokenizer.model, safetensors). Required.</summary>
+    /// <summary>Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors). Required.</summary>
     public string ModelDirectory { get; set; } = "";
 
     /// <summary>Dtype and device.</summary>

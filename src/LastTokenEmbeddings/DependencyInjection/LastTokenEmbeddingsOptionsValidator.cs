@@ -2,14 +2,14 @@ using Microsoft.Extensions.Options;
 
 namespace LastTokenEmbeddings.DependencyInjection;
 
-/// <summary>Checks <see cref="MistralEmbeddingModelOptions"/> before a model is loaded, with messages naming each option.</summary>
-public sealed class MistralEmbeddingModelOptionsValidator : IValidateOptions<MistralEmbeddingModelOptions>
+/// <summary>Checks <see cref="LastTokenEmbeddingsOptions"/> before a model is loaded, with messages naming each option.</summary>
+internal sealed class LastTokenEmbeddingsOptionsValidator : IValidateOptions<LastTokenEmbeddingsOptions>
 {
     /// <inheritdoc />
-    public ValidateOptionsResult Validate(string? name, MistralEmbeddingModelOptions options)
+    public ValidateOptionsResult Validate(string? name, LastTokenEmbeddingsOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var label = string.IsNullOrEmpty(name) ? "MistralEmbeddingModelOptions" : $"MistralEmbeddingModelOptions '{name}'";
+        var label = string.IsNullOrEmpty(name) ? "LastTokenEmbeddingsOptions" : $"LastTokenEmbeddingsOptions '{name}'";
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.ModelDirectory))
             errors.Add($"{label}: ModelDirectory is required.");
@@ -17,11 +17,10 @@ public sealed class MistralEmbeddingModelOptionsValidator : IValidateOptions<Mis
             errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' does not exist.");
         else
         {
-            foreach (var file in new[] { "config.json", "tokenizer.model" })
-            {
-                if (!File.Exists(Path.Combine(options.ModelDirectory, file)))
-                    errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' has no {file}.");
-            }
+            if (!File.Exists(Path.Combine(options.ModelDirectory, "config.json")))
+                errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' has no config.json.");
+            if (!File.Exists(Path.Combine(options.ModelDirectory, "tokenizer.model")) && !File.Exists(Path.Combine(options.ModelDirectory, "tokenizer.json")))
+                errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' has neither tokenizer.model nor tokenizer.json.");
         }
         if (options.Load is null) errors.Add($"{label}: Load must be set.");
         else if (string.IsNullOrWhiteSpace(options.Load.Device)) errors.Add($"{label}: Load.Device is required.");

@@ -1,0 +1,74 @@
+using LastTokenEmbeddings.Checkpoints;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LastTokenEmbeddings.Modeling;
+
+/// <summary>
+/// Grouped-query self-attention with rotary positions, shared by every family. The family differences are named
+/// fields: q/k/v (and o) biases (Qwen2; <c>attention_bias</c> of Qwen3 and Llama), <c>q_norm</c>/<c>k_norm</c> over each
+/// head before rotary (Qwen3), and a sliding window on some or all layers (Mistral, Qwen with <c>use_sliding_window</c>).
+/// </summary>
+internal sealed class DecoderAttention : nn.Module<Tensor, AttentionInputs, Tensor>
+{
+    private readonly Linear q_proj;
+    private readonly Linear k_proj;
+    private readonly Linear v_proj;
+    private readonly Linear o_proj;
+    private readonly RmsNorm? q_norm;
+    private readonly RmsNorm? k_norm;
+    private readonly int heads;
+    private readonly int kvHeads;
+    private readonly int headDim;
+    private readonly int? slidingWindow;
+
+    public DecoderAttention(DecoderConfig config, int? slidingWindow, WeightSource weights) : base(nameof(DecoderAttention))
+    {
+        heads = config.NumAttentionHeads;
+        kvHeads = config.NumKeyValueHeads;
+        headDim = config.HeadDim;
+        this.slidingWindow = slidingWindow;
+        long hidden = config.HiddenSize, q = heads * headDim, kv = kvHeads * headDim;
+        q_proj = weights.Linear("q_proj", q, hidden, config.AttentionQkvBias);
+        k_proj = weights.Linear("k_proj", kv, hidden, config.AttentionQkvBias);
+        v_proj = weights.Linear("v_proj", kv, hidden, config.AttentionQkvBias);
+        o_proj = weights.Linear("o_proj", hidden, q, config.AttentionOutputBias);
+        if (config.QkNorm)
+        {
+            q_norm = weights.RmsNorm("q_norm", headDim, config.RmsNormEps);
+            k_norm = weights.RmsNorm("k_norm", headDim, config.RmsNormEps);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>Attends over <paramref name="hidden"/> [batch, seq, hidden].</summary>
+    /// <param name="hidden">Normalised hidden states.</param>
+    /// <param name="inputs">Rotary tables and masks shared by all layers.</param>
+    public override Tensor forward(Tensor hidden, AttentionInputs inputs)
+    {
+        using var scope = NewDisposeScope();
+        long batch = hidden.shape[0], length = hidden.shape[1];
+        var q = q_proj.forward(hidden).view(batch, length, heads, headDim);
+        var k = k_proj.forward(hidden).view(batch, length, kvHeads, headDim);
+        if (q_norm is not null && k_norm is not null)
+        {
+            q = q_norm.forward(q);
+            k = k_norm.forward(k);
+        }
+        var v = v_proj.forward(hidden).view(batch, length, kvHeads, headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), inputs.Cos, inputs.Sin);
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), inputs.Cos, inputs.Sin);
+        if (heads != kvHeads)
+        {
+            // TorchSharp's SDPA has no GQA flag: each KV head serves heads/kvHeads consecutive query heads.
+            k = k.repeat_interleave(heads / kvHeads, dim: 1);
+            v = v.repeat_interleave(heads / kvHeads, dim: 1);
+        }
+        var mask = inputs.MaskFor(slidingWindow);
+        var attended = mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask);
+        var merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
+        return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+}
