@@ -14,6 +14,9 @@ public static class TestPaths
         throw new DirectoryNotFoundException("tests/fixtures not found above " + TestContext.CurrentContext.TestDirectory);
     });
 
+    /// <summary>tests/fixtures/<paramref name="name"/>, e.g. "tiny-qwen3".</summary>
+    public static string Fixture(string name) => Path.Combine(FixturesRoot.Value, name);
+
     /// <summary>tests/fixtures/tiny-mistral.</summary>
     public static string FixtureDirectory => Path.Combine(FixturesRoot.Value, "tiny-mistral");
 

@@ -3,7 +3,7 @@ using LastTokenEmbeddings.Checkpoints;
 
 namespace LastTokenEmbeddings.Tests.Checkpoints;
 
-public class MistralConfigTests
+public class DecoderConfigTests
 {
     private static JsonObject Fixture() =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.FixtureDirectory, "config.json")))!.AsObject();

@@ -3,7 +3,7 @@ using LastTokenEmbeddings.Tokenization;
 
 namespace LastTokenEmbeddings.Tests.Tokenization;
 
-public class MistralTokenizerTests
+public class SentencePieceTokenizerTests
 {
     private static ModelTokenizer Tok => TokenizerFixture.Tokenizer;
 

@@ -12,7 +12,7 @@ namespace LastTokenEmbeddings.Tests.Checkpoints;
 /// self-consistent configuration or throw <see cref="CheckpointException"/>. LTE_FUZZ_ITERATIONS sets the budget.
 /// </summary>
 [Category("Fuzz")]
-public class MistralConfigFuzzTests
+public class DecoderConfigFuzzTests
 {
     private static readonly string[] Keys =
     [

@@ -7,7 +7,7 @@ using Microsoft.Extensions.AI;
 
 namespace LastTokenEmbeddings.Tests.AI;
 
-public class MistralEmbeddingGeneratorTests
+public class LastTokenEmbeddingGeneratorTests
 {
     [Test]
     public async Task Generates_model_vectors_reports_tokens_and_metadata()
