@@ -10,42 +10,49 @@ namespace LastTokenEmbeddings.Cli;
 /// <summary>Factories for the options several commands share, and conversion of their values.</summary>
 internal static class CliOptions
 {
-    public static readonly string[] PromptNames = ["raw", "mistral-instruct", "e5-instruct"];
+    public static readonly string[] PromptNames = ["raw", "mistral-instruct", "e5-instruct", "qwen3-embedding"];
+    public static readonly string[] InstructedPromptNames = ["e5-instruct", "qwen3-embedding"];
+    public static readonly string[] SpecialTokenPolicies = ["parse", "text"];
     public static readonly string[] DTypeNames = [.. ComputeDTypeNames.Names];
     public static readonly string[] FormatNames = ["table", "json"];
     public static readonly string[] RoleNames = ["query", "document"];
 
     public static Option<string?> Model() => new("--model", "-m")
     {
-        Description = "Hugging Face model directory (config.json, tokenizer.model, safetensors). Default: the tiny test model tests/fixtures/tiny-mistral, found above the tool or the current directory.",
+        Description = "Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors). Default: the tiny test model tests/fixtures/tiny-mistral, found above the tool or the current directory.",
         HelpName = "DIR",
     };
 
-    public static Option<string> Pooling(string defaultValue) => Choice(new Option<string>("--pooling", "-p")
+    public static Option<string?> Pooling() => Choice(new Option<string?>("--pooling", "-p")
     {
-        Description = $"Pooling: {string.Join('|', PoolingStrategies.Names)}.",
+        Description = $"Pooling: {string.Join('|', PoolingStrategies.Names)}. Default: what the model declares (sentence-transformers files), else last-token-hidden.",
         HelpName = "NAME",
-        DefaultValueFactory = _ => defaultValue,
     }, PoolingStrategies.Names);
 
-    public static Option<string> Prompt(string defaultValue) => Choice(new Option<string>("--prompt")
+    public static Option<string?> Prompt() => Choice(new Option<string?>("--prompt")
     {
-        Description = $"Prompt format: {string.Join('|', PromptNames)}.",
+        Description = $"Prompt format: {string.Join('|', PromptNames)}. raw is what tokenizer(text) gives. Default: the model's declared prompts, else raw.",
         HelpName = "FORMAT",
-        DefaultValueFactory = _ => defaultValue,
     }, PromptNames);
 
     public static Option<string?> Instruction() => new("--instruction")
     {
-        Description = $"Task instruction for e5-instruct queries. Default: \"{Tokenization.PromptFormat.DefaultInstruction}\".",
+        Description = $"Task instruction for e5-instruct and qwen3-embedding queries. Default: \"{Tokenization.PromptFormat.DefaultInstruction}\".",
         HelpName = "TEXT",
     };
 
+    public static Option<string> SpecialTokens() => Choice(new Option<string>("--special-tokens")
+    {
+        Description = "Special-token strings inside texts (</s>, <|im_end|>): parse them into their ids (as Hugging Face does) or encode them as plain text.",
+        HelpName = "POLICY",
+        DefaultValueFactory = _ => "parse",
+    }, SpecialTokenPolicies);
+
     public static Option<string> DType() => Choice(new Option<string>("--dtype")
     {
-        Description = $"Compute dtype: {string.Join('|', DTypeNames)} (stored keeps the checkpoint's dtype).",
+        Description = $"Compute dtype: {string.Join('|', DTypeNames)}. auto: bfloat16 where the CPU has native bfloat16, else float32; stored keeps the checkpoint's dtype.",
         HelpName = "DTYPE",
-        DefaultValueFactory = _ => "stored",
+        DefaultValueFactory = _ => "auto",
     }, DTypeNames);
 
     public static Option<bool> NoNormalize() => new("--no-normalize")
@@ -61,7 +68,7 @@ internal static class CliOptions
 
     public static Option<int?> MaxTokens() => Positive(new Option<int?>("--max-tokens")
     {
-        Description = "Token limit per text, prompt included; longer texts are truncated. Default: the model's max_position_embeddings.",
+        Description = "Token limit per text, prompt included; longer texts are truncated. Default: the smaller of max_position_embeddings and the declared max_seq_length.",
         HelpName = "N",
     });
 
@@ -80,7 +87,7 @@ internal static class CliOptions
 
     public static Option<string> Role() => Choice(new Option<string>("--role")
     {
-        Description = "Whether the texts are queries or documents (only e5-instruct treats them differently).",
+        Description = "Whether the texts are queries or documents (e5-instruct, qwen3-embedding and declared prompts treat them differently).",
         HelpName = "ROLE",
         DefaultValueFactory = _ => "query",
     }, RoleNames);
@@ -114,6 +121,13 @@ internal static class CliOptions
             ? dtype
             : throw new UsageException($"invalid --dtype '{name}'; expected one of: {string.Join(", ", DTypeNames)}.");
 
+    public static Embeddings.SpecialTokenPolicy ParseSpecialTokens(string name) => name.ToLowerInvariant() switch
+    {
+        "parse" => Embeddings.SpecialTokenPolicy.Parse,
+        "text" => Embeddings.SpecialTokenPolicy.AsText,
+        _ => throw new UsageException($"invalid --special-tokens '{name}'; expected one of: {string.Join(", ", SpecialTokenPolicies)}."),
+    };
+
     public static TextRole ParseRole(string name) => name.ToLowerInvariant() switch
     {
         "query" => TextRole.Query,
@@ -124,6 +138,7 @@ internal static class CliOptions
     /// <summary>The pooling strategy for a validated name; a usage error when <paramref name="layer"/> does not apply.</summary>
     public static IPoolingStrategy ParsePooling(string name, int? layer)
     {
+        ArgumentNullException.ThrowIfNull(name);
         try
         {
             return PoolingStrategies.Parse(name, layer);
@@ -140,6 +155,7 @@ internal static class CliOptions
         "raw" => PromptFormat.Raw,
         "mistral-instruct" => PromptFormat.MistralInstruct,
         "e5-instruct" => PromptFormat.E5Instruct(instruction),
+        "qwen3-embedding" => PromptFormat.Qwen3Embedding(instruction),
         _ => throw new UsageException($"invalid --prompt '{name}'; expected one of: {string.Join(", ", PromptNames)}."),
     };
 
@@ -150,8 +166,8 @@ internal static class CliOptions
             return;
         if (string.IsNullOrWhiteSpace(instruction))
             throw new UsageException("--instruction must not be empty.");
-        if (!prompts.Contains("e5-instruct"))
-            throw new UsageException("--instruction applies only to --prompt e5-instruct.");
+        if (!prompts.Any(InstructedPromptNames.Contains))
+            throw new UsageException("--instruction applies only to --prompt e5-instruct or qwen3-embedding.");
     }
 
     public static bool IsJson(string format) => string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);

@@ -12,6 +12,7 @@ internal sealed class ModelOptionSet
     public Option<string?> Model { get; } = CliOptions.Model();
     public Option<string?> Instruction { get; } = CliOptions.Instruction();
     public Option<string> DType { get; } = CliOptions.DType();
+    public Option<string> SpecialTokens { get; } = CliOptions.SpecialTokens();
     public Option<int?> Dimensions { get; } = CliOptions.Dimensions();
     public Option<int?> MaxTokens { get; } = CliOptions.MaxTokens();
     public Option<int?> Layer { get; } = CliOptions.Layer();
@@ -19,17 +20,18 @@ internal sealed class ModelOptionSet
 
     public void AddTo(Command command)
     {
-        command.AddOptions(Model, Instruction, DType, Dimensions, MaxTokens, Layer, Format);
+        command.AddOptions(Model, Instruction, DType, SpecialTokens, Dimensions, MaxTokens, Layer, Format);
     }
 
     public ModelLoadOptions LoadOptions(ParseResult result) =>
         new() { DType = CliOptions.ParseDType(result.GetValue(DType)!) };
 
-    public EmbeddingOptions EmbeddingOptions(ParseResult result, IPoolingStrategy pooling, PromptFormat prompt, bool normalize) => new()
+    public EmbeddingOptions EmbeddingOptions(ParseResult result, IPoolingStrategy? pooling, PromptFormat? prompt, bool? normalize) => new()
     {
         Pooling = pooling,
         Prompt = prompt,
         Normalize = normalize,
+        SpecialTokens = CliOptions.ParseSpecialTokens(result.GetValue(SpecialTokens)!),
         Dimensions = result.GetValue(Dimensions),
         MaxTokens = result.GetValue(MaxTokens),
     };

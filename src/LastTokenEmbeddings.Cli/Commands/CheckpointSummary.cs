@@ -1,9 +1,14 @@
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Checkpoints.Safetensors;
+using LastTokenEmbeddings.Modeling;
+using LastTokenEmbeddings.Tokenization;
 
 namespace LastTokenEmbeddings.Cli.Commands;
 
-/// <summary>What <c>lte info</c> reports: config.json plus the safetensors headers, without loading any weights.</summary>
+/// <summary>
+/// What <c>lte info</c> reports: config.json, the tokenizer, the sentence-transformers files and the safetensors
+/// headers, checked as loading checks them (every expected tensor's name, shape and dtype), without reading weights.
+/// </summary>
 internal sealed record CheckpointSummary(
     string Directory,
     string Architecture,
@@ -17,12 +22,20 @@ internal sealed record CheckpointSummary(
     DecoderConfig Config,
     IReadOnlyList<(string Name, long Bytes)> Files,
     long TotalBytes,
-    bool HasTokenizer)
+    ModelTokenizer Tokenizer,
+    DeclaredEmbeddingSettings? Declared,
+    CheckpointInfo Validated)
 {
-    /// <exception cref="CheckpointException">config.json or a safetensors header is missing or malformed, or the tensors are not a supported decoder's.</exception>
-    public static CheckpointSummary Read(string directory)
+    /// <exception cref="CheckpointException">A file is missing or malformed, a tensor is missing, wrongly shaped or unexpected, or the tokenizer does not fit the model.</exception>
+    public static CheckpointSummary Read(string directory, ModelLoadOptions loadOptions)
     {
         var config = DecoderConfig.Load(Path.Combine(directory, "config.json"));
+        var tokenizer = ModelTokenizer.Load(directory);
+        if (tokenizer.VocabularySize > config.VocabSize)
+            throw new CheckpointException(tokenizer.SourcePath,
+                $"the tokenizer has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}; they belong to different models.");
+        var declared = DeclaredEmbeddingSettings.Read(directory, config.HiddenSize);
+        var validated = DecoderLoader.Validate(directory, loadOptions, config);
         using var checkpoint = ShardedCheckpoint.Open(directory);
         var names = checkpoint.TensorNames.ToHashSet(StringComparer.Ordinal);
         var layout = CheckpointInfo.DetectLayout(checkpoint, config);
@@ -44,6 +57,6 @@ internal sealed record CheckpointSummary(
         var architecture = config.Architecture ?? (layout == CheckpointLayout.CausalLM ? $"{config.Family}ForCausalLM" : $"{config.Family}Model");
         var files = checkpoint.Files.Select(f => (Path.GetFileName(f), new FileInfo(f).Length)).OrderBy(f => f.Item1, StringComparer.Ordinal).ToList();
         return new CheckpointSummary(directory, architecture, layout, hasHead, tied, parameters, names.Count, storedDType,
-            config.DType, config, files, checkpoint.TotalBytes, File.Exists(Path.Combine(directory, "tokenizer.model")) || File.Exists(Path.Combine(directory, "tokenizer.json")));
+            config.DType, config, files, checkpoint.TotalBytes, tokenizer, declared, validated);
     }
 }

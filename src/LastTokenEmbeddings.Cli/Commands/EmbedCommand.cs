@@ -14,8 +14,8 @@ internal static class EmbedCommand
         var texts = CliOptions.Texts();
         var input = CliOptions.Input();
         var role = CliOptions.Role();
-        var pooling = CliOptions.Pooling("last-token-hidden");
-        var prompt = CliOptions.Prompt("raw");
+        var pooling = CliOptions.Pooling();
+        var prompt = CliOptions.Prompt();
         var noNormalize = CliOptions.NoNormalize();
 
         var command = new Command("embed", "Embed texts (arguments and/or --input FILE) and print the vectors.");
@@ -25,17 +25,19 @@ internal static class EmbedCommand
 
         command.SetAction(async (result, ct) =>
         {
-            var promptName = result.GetValue(prompt)!.ToLowerInvariant();
+            var promptName = result.GetValue(prompt)?.ToLowerInvariant();
             var instruction = result.GetValue(shared.Instruction);
-            CliOptions.CheckInstruction(instruction, [promptName]);
-            var strategy = CliOptions.ParsePooling(result.GetValue(pooling)!, result.GetValue(shared.Layer));
-            var format = CliOptions.ParsePrompt(promptName, instruction);
+            CliOptions.CheckInstruction(instruction, promptName is null ? [] : [promptName]);
+            var poolingName = result.GetValue(pooling);
+            var layer = result.GetValue(shared.Layer);
+            var strategy = poolingName is null ? (layer is null ? null : CliOptions.ParsePooling("last-token-hidden", layer)) : CliOptions.ParsePooling(poolingName, layer);
+            var format = promptName is null ? null : CliOptions.ParsePrompt(promptName, instruction);
             var textRole = CliOptions.ParseRole(result.GetValue(role)!);
             var json = shared.IsJson(result);
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
             var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
 
-            var options = shared.EmbeddingOptions(result, strategy, format, normalize: !result.GetValue(noNormalize));
+            var options = shared.EmbeddingOptions(result, strategy, format, normalize: result.GetValue(noNormalize) ? false : null);
             using var model = EmbeddingModel.Load(directory, options, shared.LoadOptions(result));
             var embeddings = await EmbeddingProgressDisplay.RunAsync(context, "Embedding", all.Count,
                 tracker => model.EmbedAsync(all, textRole, tracker.Next(all.Count), ct)).ConfigureAwait(false);

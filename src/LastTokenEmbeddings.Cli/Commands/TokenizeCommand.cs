@@ -16,28 +16,31 @@ internal static class TokenizeCommand
         var texts = CliOptions.Texts();
         var input = CliOptions.Input();
         var role = CliOptions.Role();
-        var prompt = CliOptions.Prompt("raw");
+        var prompt = CliOptions.Prompt();
         var instruction = CliOptions.Instruction();
+        var specialTokens = CliOptions.SpecialTokens();
         var maxTokens = CliOptions.MaxTokens();
         var format = CliOptions.Format();
 
         var command = new Command("tokenize", "Print the token ids of texts after the prompt format is applied (no weights are loaded).");
         command.Arguments.Add(texts);
-        command.AddOptions(model, input, role, prompt, instruction, maxTokens, format);
+        command.AddOptions(model, input, role, prompt, instruction, specialTokens, maxTokens, format);
 
         command.SetAction((result, ct) =>
         {
-            var promptName = result.GetValue(prompt)!.ToLowerInvariant();
+            var promptName = result.GetValue(prompt)?.ToLowerInvariant();
             var task = result.GetValue(instruction);
-            CliOptions.CheckInstruction(task, [promptName]);
-            var promptFormat = CliOptions.ParsePrompt(promptName, task);
+            CliOptions.CheckInstruction(task, promptName is null ? [] : [promptName]);
+            var parse = CliOptions.ParseSpecialTokens(result.GetValue(specialTokens)!) == Embeddings.SpecialTokenPolicy.Parse;
             var textRole = CliOptions.ParseRole(result.GetValue(role)!);
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
             var directory = ModelLocator.Resolve(result.GetValue(model), context);
 
             var config = DecoderConfig.Load(Path.Combine(directory, "config.json"));
             var tokenizer = ModelTokenizer.Load(directory);
-            var limit = result.GetValue(maxTokens) ?? config.MaxPositionEmbeddings;
+            var declared = DeclaredEmbeddingSettings.Read(directory, config.HiddenSize);
+            var promptFormat = Embeddings.DeclaredDefaults.Prompt(promptName is null ? null : CliOptions.ParsePrompt(promptName, task), declared);
+            var limit = Embeddings.DeclaredDefaults.MaxTokens(result.GetValue(maxTokens), config, declared);
             var fixedTokens = promptFormat.GetFixedTokenCount(tokenizer, textRole);
             if (limit <= fixedTokens)
                 throw new UsageException($"--max-tokens must exceed the {fixedTokens} tokens the {promptFormat.Name} format adds.");
@@ -46,7 +49,7 @@ internal static class TokenizeCommand
             for (var i = 0; i < all.Count; i++)
             {
                 ct.ThrowIfCancellationRequested();
-                ids[i] = promptFormat.BuildIds(tokenizer, all[i], textRole, limit, TruncationPolicy.Truncate);
+                ids[i] = promptFormat.BuildIds(tokenizer, all[i], textRole, limit, TruncationPolicy.Truncate, parse, out _);
             }
 
             if (CliOptions.IsJson(result.GetValue(format)!))

@@ -15,18 +15,26 @@ internal sealed class WeightSource
     private readonly ScalarType dtype;
     private readonly HashSet<string> available;
     private readonly HashSet<string> taken;
+    private readonly bool headersOnly;
 
-    public WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device)
-        : this(checkpoint, prefix, dtype, device, new HashSet<string>(checkpoint.TensorNames, StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal))
+    /// <param name="checkpoint">The opened checkpoint.</param>
+    /// <param name="prefix">Prefix of every name taken (empty at the root).</param>
+    /// <param name="dtype">The compute dtype.</param>
+    /// <param name="device">Where tensors go.</param>
+    /// <param name="headersOnly">Check names, shapes and dtypes against the headers only, handing out data-less meta tensors.</param>
+    public WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device, bool headersOnly = false)
+        : this(checkpoint, prefix, dtype, headersOnly ? new Device(TorchSharp.DeviceType.META) : device, headersOnly,
+            new HashSet<string>(checkpoint.TensorNames, StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal))
     {
     }
 
-    private WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device, HashSet<string> available, HashSet<string> taken)
+    private WeightSource(ShardedCheckpoint checkpoint, string prefix, ScalarType dtype, Device device, bool headersOnly, HashSet<string> available, HashSet<string> taken)
     {
         this.checkpoint = checkpoint;
         this.prefix = prefix;
         this.dtype = dtype;
         Device = device;
+        this.headersOnly = headersOnly;
         this.available = available;
         this.taken = taken;
     }
@@ -36,7 +44,7 @@ internal sealed class WeightSource
     /// <summary>The dtype every tensor is converted to.</summary>
     public ScalarType DType => dtype;
 
-    public WeightSource Scope(string name) => new(checkpoint, $"{prefix}{name}.", dtype, Device, available, taken);
+    public WeightSource Scope(string name) => new(checkpoint, $"{prefix}{name}.", dtype, Device, headersOnly, available, taken);
 
     public bool Contains(string name) => available.Contains(prefix + name);
 
@@ -53,6 +61,8 @@ internal sealed class WeightSource
         if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16))
             throw new CheckpointException(checkpoint.FileOf(fullName), $"dtype {info.DType} is not a floating-point weight dtype (F32, BF16, F16).", fullName);
         taken.Add(fullName);
+        if (headersOnly)
+            return empty(shape, dtype, Device);
         var stored = checkpoint.Read(fullName);
         if (stored.dtype == dtype && stored.device == Device)
             return stored; // a view of the memory-mapped file: no second copy

@@ -25,15 +25,8 @@ public sealed class EmbeddingModel : IEmbeddingModel
             throw new ArgumentException("Invalid embedding options: " + string.Join(" ", errors), nameof(requested));
         var config = shared.Decoder.Config;
         var declared = shared.Declared;
-        var resolved = requested.Clone();
-        resolved.Pooling ??= declared is null ? PoolingStrategies.LastTokenHidden : PoolingStrategies.FromDeclaredMode(declared.PoolingMode);
-        resolved.Prompt ??= declared is null || (declared.QueryPrompt.Length == 0 && declared.DocumentPrompt.Length == 0)
-            ? PromptFormat.Raw
-            : PromptFormat.FromPrompts(declared.QueryPrompt, declared.DocumentPrompt, "sentence-transformers");
-        resolved.Normalize ??= declared?.Normalize ?? true;
-        resolved.MaxTokens ??= Math.Min(config.MaxPositionEmbeddings, declared?.MaxSeqLength ?? int.MaxValue);
-
-        var pooling = resolved.Pooling;
+        var resolved = DeclaredDefaults.Resolve(requested, config, declared);
+        var pooling = resolved.Pooling!;
         if (pooling.Layer is { } layer && (layer < 0 || layer > config.NumHiddenLayers))
             throw new ArgumentOutOfRangeException(nameof(requested), layer, $"Pooling layer must lie in [0, {config.NumHiddenLayers}] for this model.");
         if (pooling is LastTokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
@@ -42,8 +35,8 @@ public sealed class EmbeddingModel : IEmbeddingModel
         var pooledDimension = pooling.OutputDimension(config);
         if (resolved.Dimensions > pooledDimension)
             throw new ArgumentOutOfRangeException(nameof(requested), resolved.Dimensions, $"Dimensions exceeds the {pooledDimension} that {pooling.Name} pooling produces.");
-        var fixedTokens = Math.Max(resolved.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Query), resolved.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Document));
-        MaxTokens = resolved.MaxTokens.Value;
+        var fixedTokens = Math.Max(resolved.Prompt!.GetFixedTokenCount(shared.Tokenizer, TextRole.Query), resolved.Prompt.GetFixedTokenCount(shared.Tokenizer, TextRole.Document));
+        MaxTokens = resolved.MaxTokens!.Value;
         if (MaxTokens <= fixedTokens)
             throw new ArgumentOutOfRangeException(nameof(requested), MaxTokens, $"MaxTokens must exceed the {fixedTokens} tokens the {resolved.Prompt.Name} format adds.");
 

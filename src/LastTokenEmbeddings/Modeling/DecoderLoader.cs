@@ -12,10 +12,26 @@ internal static class DecoderLoader
     /// <param name="directory">The model directory.</param>
     /// <param name="options">Dtype and device.</param>
     /// <param name="config">The directory's config.json when the caller has already read it.</param>
-    public static DecoderForCausalLM Load(string directory, ModelLoadOptions options, DecoderConfig? config = null)
+    public static DecoderForCausalLM Load(string directory, ModelLoadOptions options, DecoderConfig? config = null) =>
+        Build(directory, options, config, headersOnly: false);
+
+    /// <summary>
+    /// Checks a checkpoint as <see cref="Load"/> would, from the safetensors headers alone: every tensor the
+    /// configuration implies must be present with its shape and a weight dtype, and none may be left over. No
+    /// weight data is read. Returns what loading would report.
+    /// </summary>
+    /// <exception cref="CheckpointException">The first problem found, naming the file and tensor.</exception>
+    public static CheckpointInfo Validate(string directory, ModelLoadOptions options, DecoderConfig? config = null)
+    {
+        using var skeleton = Build(directory, options, config, headersOnly: true);
+        return skeleton.Checkpoint;
+    }
+
+    private static DecoderForCausalLM Build(string directory, ModelLoadOptions options, DecoderConfig? config, bool headersOnly)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        MklFastPath.EnsureApplied();
+        if (!headersOnly)
+            MklFastPath.EnsureApplied();
         if (!System.IO.Directory.Exists(directory))
             throw new CheckpointException(directory, "model directory not found.");
         config ??= DecoderConfig.Load(Path.Combine(directory, "config.json"));
@@ -36,7 +52,7 @@ internal static class DecoderLoader
         var storedDType = CheckpointInfo.DescribeStoredDTypes(checkpoint);
         var (computeDType, reason) = ChooseComputeDType(options.DType, CheckpointInfo.DominantDType(checkpoint), device);
 
-        var root = new WeightSource(checkpoint, "", computeDType, device);
+        var root = new WeightSource(checkpoint, "", computeDType, device, headersOnly);
         var model = new DecoderModel(config, layout == CheckpointLayout.CausalLM ? root.Scope("model") : root);
         Linear? lmHead = null;
         if (layout == CheckpointLayout.CausalLM)
