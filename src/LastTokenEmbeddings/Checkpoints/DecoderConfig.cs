@@ -137,6 +137,12 @@ public sealed record DecoderConfig
 
         var layers = fields.RequiredPositiveInt("num_hidden_layers");
         var vocab = fields.RequiredPositiveInt("vocab_size");
+        // Sizes far beyond any published model are refused before anything is allocated from them.
+        Limit(fields, "num_hidden_layers", layers, 4096);
+        Limit(fields, "num_attention_heads", heads, 65536);
+        Limit(fields, "hidden_size", hidden, 1 << 20);
+        Limit(fields, "head_dim", headDim.Value, 1 << 16);
+        Limit(fields, "vocab_size", vocab, 1 << 26);
         var config = new DecoderConfig
         {
             Family = traits.Family,
@@ -168,6 +174,12 @@ public sealed record DecoderConfig
         if (config.EosTokenId >= vocab)
             throw fields.Error("eos_token_id", $"({config.EosTokenId}) is outside the vocabulary of {vocab}.");
         return config;
+    }
+
+    private static void Limit(JsonFields fields, string key, int value, int maximum)
+    {
+        if (value > maximum)
+            throw fields.Error(key, $"is {value}; values above {maximum} are refused as implausible for a decoder checkpoint.");
     }
 
     /// <summary>The family from <c>architectures</c> and <c>model_type</c>, which must agree when both are present.</summary>

@@ -16,6 +16,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
     private readonly SharedDecoder shared;
     private readonly EmbeddingOptions options;
     private readonly bool parseSpecialTokens;
+    private readonly BatchSettings settings;
     private int disposed;
 
     private EmbeddingModel(SharedDecoder shared, EmbeddingOptions requested, string modelId)
@@ -43,6 +44,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
         this.shared = shared;
         options = resolved;
         parseSpecialTokens = resolved.SpecialTokens == SpecialTokenPolicy.Parse;
+        settings = new BatchSettings(pooling, resolved.Dimensions, resolved.Normalize!.Value, resolved.MaxBatchTokens, resolved.MaxBatchSize);
         ModelId = modelId;
         Dimensions = resolved.Dimensions ?? pooledDimension;
     }
@@ -149,19 +151,34 @@ public sealed class EmbeddingModel : IEmbeddingModel
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+    public async Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ValidateTexts(texts);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return Task.Run(() => Embed(texts, role, progress, cancellationToken), cancellationToken);
+        Acquire();
+        try
+        {
+            // Tokenising many texts is real work: keep it off the caller's thread.
+            var prompts = texts.Count <= 16
+                ? BuildPrompts(texts, role, cancellationToken)
+                : await Task.Run(() => BuildPrompts(texts, role, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var vectors = await shared.Scheduler.Submit(prompts.Ids, settings, this, progress, cancellationToken).ConfigureAwait(false);
+            return Results(prompts, vectors);
+        }
+        finally
+        {
+            shared.Release();
+        }
     }
 
-    /// <summary>Synchronous <see cref="EmbedAsync(IReadOnlyList{string}, TextRole, IProgress{EmbeddingProgress}?, CancellationToken)"/>, on the calling thread.</summary>
+    /// <summary>
+    /// Synchronous <see cref="EmbedAsync(IReadOnlyList{string}, TextRole, IProgress{EmbeddingProgress}?, CancellationToken)"/>:
+    /// tokenises on the calling thread, then waits for the forward passes.
+    /// </summary>
     /// <param name="texts">The texts.</param>
     /// <param name="role">Query or document.</param>
     /// <param name="progress">Receives progress after each batch.</param>
-    /// <param name="cancellationToken">Honoured between batches.</param>
+    /// <param name="cancellationToken">Removes the call's remaining texts from the queue.</param>
     public IReadOnlyList<TextEmbedding> Embed(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -169,19 +186,9 @@ public sealed class EmbeddingModel : IEmbeddingModel
         Acquire();
         try
         {
-            var ids = new int[texts.Count][];
-            var truncated = new bool[texts.Count];
-            for (var i = 0; i < texts.Count; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                ids[i] = Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, parseSpecialTokens, out truncated[i]);
-            }
-
-            var vectors = RunBatches(ids, progress, cancellationToken);
-            var results = new TextEmbedding[texts.Count];
-            for (var i = 0; i < texts.Count; i++)
-                results[i] = new TextEmbedding(vectors[i], ids[i].Length, truncated[i]);
-            return results;
+            var prompts = BuildPrompts(texts, role, cancellationToken);
+            var vectors = shared.Scheduler.Submit(prompts.Ids, settings, this, progress, cancellationToken).GetAwaiter().GetResult();
+            return Results(prompts, vectors);
         }
         finally
         {
@@ -191,6 +198,9 @@ public sealed class EmbeddingModel : IEmbeddingModel
 
     /// <summary>The loaded decoder (for benchmarks and diagnostics).</summary>
     internal DecoderForCausalLM Decoder => shared.Decoder;
+
+    /// <summary>Calls waiting for or in a forward pass, over every view of this checkpoint.</summary>
+    internal int QueuedRequests => shared.Scheduler.QueuedRequests;
 
     /// <summary>
     /// Embeds texts given directly as token ids (prompt formatting and truncation skipped), batched exactly as
@@ -202,7 +212,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
         Acquire();
         try
         {
-            return RunBatches(ids.ToArray(), progress: null, CancellationToken.None);
+            return shared.Scheduler.Submit([.. ids], settings, this, progress: null, CancellationToken.None).GetAwaiter().GetResult();
         }
         finally
         {
@@ -210,52 +220,24 @@ public sealed class EmbeddingModel : IEmbeddingModel
         }
     }
 
-    /// <summary>Plans the batches, runs them one forward pass at a time and returns the vectors in input order.</summary>
-    private float[][] RunBatches(int[][] ids, IProgress<EmbeddingProgress>? progress, CancellationToken cancellationToken)
+    private (int[][] Ids, bool[] Truncated) BuildPrompts(IReadOnlyList<string> texts, TextRole role, CancellationToken cancellationToken)
     {
-        var vectors = new float[ids.Length][];
-        var done = 0;
-        long tokens = 0;
-        foreach (var rows in TokenBudgetBatcher.Plan(ids.Select(x => x.Length).ToArray(), options.MaxBatchTokens, options.MaxBatchSize))
+        var ids = new int[texts.Count][];
+        var truncated = new bool[texts.Count];
+        for (var i = 0; i < texts.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var batch = new PackedBatch(rows, ids);
-            var pooled = shared.RunExclusive(() => EmbedBatch(batch), cancellationToken);
-            for (var b = 0; b < batch.TextIndices.Length; b++)
-            {
-                vectors[batch.TextIndices[b]] = pooled[b];
-                tokens += ids[batch.TextIndices[b]].Length;
-            }
-            done += batch.TextIndices.Length;
-            progress?.Report(new EmbeddingProgress(done, ids.Length, tokens));
+            ids[i] = Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, parseSpecialTokens, out truncated[i]);
         }
-        return vectors;
+        return (ids, truncated);
     }
 
-    /// <summary>One forward pass and pooling for a batch; runs inside one dispose scope on this thread.</summary>
-    private float[][] EmbedBatch(PackedBatch batch)
+    private static TextEmbedding[] Results((int[][] Ids, bool[] Truncated) prompts, float[][] vectors)
     {
-        using var inference = inference_mode();
-        using var scope = NewDisposeScope();
-        var decoder = shared.Decoder;
-        var (ids, segments) = batch.RowTensors();
-        segments = segments.to(decoder.Model.Device);
-        var rowHidden = decoder.Model.Forward(ids, segments, Pooling.Layer ?? decoder.Config.NumHiddenLayers);
-        var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(Modeling.Scalars.Zero));
-        var count = batch.TextIndices.Length;
-        var pooled = Pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
-        var expected = Pooling.OutputDimension(decoder.Config);
-        if (pooled.dim() != 2 || pooled.shape[0] != count || pooled.shape[1] != expected)
-            throw new InvalidOperationException(
-                $"Pooling '{Pooling.Name}' returned shape [{string.Join(", ", pooled.shape)}]; expected [{count}, {expected}].");
-        pooled = pooled.to(ScalarType.Float32);
-        if (options.Dimensions is { } dimensions)
-            pooled = pooled.narrow(1, 0, dimensions);
-        if (Normalize)
-            pooled = nn.functional.normalize(pooled, p: 2, dim: 1);
-        var flat = pooled.cpu().contiguous().data<float>().ToArray();
-        var width = (int)pooled.shape[1];
-        return Enumerable.Range(0, count).Select(row => flat.AsSpan(row * width, width).ToArray()).ToArray();
+        var results = new TextEmbedding[vectors.Length];
+        for (var i = 0; i < results.Length; i++)
+            results[i] = new TextEmbedding(vectors[i], prompts.Ids[i].Length, prompts.Truncated[i]);
+        return results;
     }
 
     private static void ValidateTexts(IReadOnlyList<string> texts)
@@ -274,10 +256,15 @@ public sealed class EmbeddingModel : IEmbeddingModel
             throw new ObjectDisposedException(nameof(EmbeddingModel));
     }
 
-    /// <summary>Releases this view; the weights are freed once no view or running call uses them.</summary>
+    /// <summary>
+    /// Releases this view: its calls still queued fail with <see cref="ObjectDisposedException"/>, a call in a forward
+    /// pass finishes, and the weights are freed once no view or running call uses them.
+    /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
-            shared.Release();
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+            return;
+        shared.Scheduler.FailQueued(this);
+        shared.Release();
     }
 }
