@@ -135,11 +135,15 @@ public sealed class EmbeddingModel : IEmbeddingModel
     public EmbeddingOptions GetOptions() => options.Clone();
 
     /// <inheritdoc />
-    public int[] Tokenize(string text, TextRole role = TextRole.Query)
+    public int[] Tokenize(string text, TextRole role = TextRole.Query) =>
+        Tokenize(text, role == TextRole.Query ? EmbeddingCallOptions.Query : EmbeddingCallOptions.Document);
+
+    /// <inheritdoc />
+    public int[] Tokenize(string text, EmbeddingCallOptions call)
     {
         ArgumentNullException.ThrowIfNull(text);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return Prompt.BuildIds(shared.Tokenizer, text, role, MaxTokens, options.Truncation, parseSpecialTokens, out _);
+        return BuildPrompts([text], call, CancellationToken.None).Ids[0];
     }
 
     /// <inheritdoc />
@@ -151,17 +155,23 @@ public sealed class EmbeddingModel : IEmbeddingModel
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+    public Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        EmbedAsync(texts, role == TextRole.Query ? EmbeddingCallOptions.Query : EmbeddingCallOptions.Document, progress, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, EmbeddingCallOptions call,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ValidateTexts(texts);
+        ArgumentNullException.ThrowIfNull(call);
         Acquire();
         try
         {
             // Tokenising many texts is real work: keep it off the caller's thread.
             var prompts = texts.Count <= 16
-                ? BuildPrompts(texts, role, cancellationToken)
-                : await Task.Run(() => BuildPrompts(texts, role, cancellationToken), cancellationToken).ConfigureAwait(false);
+                ? BuildPrompts(texts, call, cancellationToken)
+                : await Task.Run(() => BuildPrompts(texts, call, cancellationToken), cancellationToken).ConfigureAwait(false);
             var vectors = await shared.Scheduler.Submit(prompts.Ids, settings, this, progress, cancellationToken).ConfigureAwait(false);
             return Results(prompts, vectors);
         }
@@ -180,13 +190,23 @@ public sealed class EmbeddingModel : IEmbeddingModel
     /// <param name="progress">Receives progress after each batch.</param>
     /// <param name="cancellationToken">Removes the call's remaining texts from the queue.</param>
     public IReadOnlyList<TextEmbedding> Embed(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Embed(texts, role == TextRole.Query ? EmbeddingCallOptions.Query : EmbeddingCallOptions.Document, progress, cancellationToken);
+
+    /// <summary>Synchronous <see cref="EmbedAsync(IReadOnlyList{string}, EmbeddingCallOptions, IProgress{EmbeddingProgress}?, CancellationToken)"/>.</summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="call">Role, instruction, prompt and truncation of this call.</param>
+    /// <param name="progress">Receives progress after each batch.</param>
+    /// <param name="cancellationToken">Removes the call's remaining texts from the queue.</param>
+    public IReadOnlyList<TextEmbedding> Embed(IReadOnlyList<string> texts, EmbeddingCallOptions call,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ValidateTexts(texts);
+        ArgumentNullException.ThrowIfNull(call);
         Acquire();
         try
         {
-            var prompts = BuildPrompts(texts, role, cancellationToken);
+            var prompts = BuildPrompts(texts, call, cancellationToken);
             var vectors = shared.Scheduler.Submit(prompts.Ids, settings, this, progress, cancellationToken).GetAwaiter().GetResult();
             return Results(prompts, vectors);
         }
@@ -204,7 +224,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
 
     /// <summary>
     /// Embeds texts given directly as token ids (prompt formatting and truncation skipped), batched exactly as
-    /// <see cref="Embed"/> batches; for benchmarks that need exact token counts.
+    /// <see cref="Embed(IReadOnlyList{string}, EmbeddingCallOptions, IProgress{EmbeddingProgress}?, CancellationToken)"/> batches; for benchmarks that need exact token counts.
     /// </summary>
     internal float[][] EmbedTokenIds(IReadOnlyList<int[]> ids)
     {
@@ -220,16 +240,40 @@ public sealed class EmbeddingModel : IEmbeddingModel
         }
     }
 
-    private (int[][] Ids, bool[] Truncated) BuildPrompts(IReadOnlyList<string> texts, TextRole role, CancellationToken cancellationToken)
+    private (int[][] Ids, bool[] Truncated) BuildPrompts(IReadOnlyList<string> texts, EmbeddingCallOptions call, CancellationToken cancellationToken)
     {
+        var format = FormatFor(call);
+        var policy = call.Truncation ?? options.Truncation;
         var ids = new int[texts.Count][];
         var truncated = new bool[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ids[i] = Prompt.BuildIds(shared.Tokenizer, texts[i], role, MaxTokens, options.Truncation, parseSpecialTokens, out truncated[i]);
+            ids[i] = format.BuildIds(shared.Tokenizer, texts[i], call.Role, MaxTokens, policy, call.TruncationDirection, parseSpecialTokens, out truncated[i]);
         }
         return (ids, truncated);
+    }
+
+    /// <summary>The prompt format of a call: the view's, with the call's instruction or declared prompt.</summary>
+    private PromptFormat FormatFor(EmbeddingCallOptions call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        if (!Enum.IsDefined(call.TruncationDirection))
+            throw new ArgumentOutOfRangeException(nameof(call), call.TruncationDirection, "Unknown truncation direction.");
+        if (call.PromptName is { } name)
+        {
+            if (call.Instruction is not null)
+                throw new ArgumentException("A call names either a declared prompt or an instruction, not both.", nameof(call));
+            var prompts = shared.Declared?.Prompts ?? new Dictionary<string, string>();
+            if (!prompts.TryGetValue(name, out var prompt))
+            {
+                throw new ArgumentException(prompts.Count == 0
+                    ? $"'{ModelId}' declares no prompts, so prompt '{name}' does not exist."
+                    : $"'{ModelId}' declares no prompt '{name}'; it declares: {string.Join(", ", prompts.Keys)}.", nameof(call));
+            }
+            return PromptFormat.FromPrompts(prompt, prompt, name);
+        }
+        return call.Instruction is { } instruction ? Prompt.WithInstruction(instruction) : Prompt;
     }
 
     private static TextEmbedding[] Results((int[][] Ids, bool[] Truncated) prompts, float[][] vectors)

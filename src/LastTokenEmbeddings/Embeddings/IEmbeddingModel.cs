@@ -32,6 +32,11 @@ public interface IEmbeddingModel : IDisposable
     /// <param name="role">Query or document (formats such as E5 treat them differently).</param>
     int[] Tokenize(string text, TextRole role = TextRole.Query);
 
+    /// <summary>Token ids the decoder will see for <paramref name="text"/> under a call's settings.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="call">Role, instruction, prompt and truncation.</param>
+    int[] Tokenize(string text, EmbeddingCallOptions call);
+
     /// <summary>Embeds one text.</summary>
     /// <param name="text">The text; empty is allowed (only the format's fixed tokens are embedded).</param>
     /// <param name="role">Query or document.</param>
@@ -47,5 +52,16 @@ public interface IEmbeddingModel : IDisposable
     /// <param name="progress">Receives progress after each batch.</param>
     /// <param name="cancellationToken">Honoured between batches.</param>
     Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, TextRole role = TextRole.Query,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Embeds many texts with per-call settings (role, instruction, declared prompt, truncation). Calls with different
+    /// settings still share forward passes; results come back in input order.
+    /// </summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="call">Role, instruction, prompt and truncation of this call.</param>
+    /// <param name="progress">Receives progress after each batch.</param>
+    /// <param name="cancellationToken">Removes the call's remaining texts from the queue.</param>
+    Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, EmbeddingCallOptions call,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default);
 }

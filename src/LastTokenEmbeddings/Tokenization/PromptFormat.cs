@@ -192,7 +192,12 @@ public abstract class PromptFormat
         BuildIds(tokenizer, text, role, maxTokens, truncation, parseSpecialTokens: true, out _);
 
     /// <summary>As the public overload, with the special-token policy, also telling whether the text was cut to fit.</summary>
-    internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation, bool parseSpecialTokens, out bool truncated)
+    internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation, bool parseSpecialTokens, out bool truncated) =>
+        BuildIds(tokenizer, text, role, maxTokens, truncation, TruncationDirection.Right, parseSpecialTokens, out truncated);
+
+    /// <summary>As the public overload, with the truncation direction and special-token policy, telling whether the text was cut.</summary>
+    internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation,
+        TruncationDirection direction, bool parseSpecialTokens, out bool truncated)
     {
         truncated = false;
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -221,6 +226,15 @@ public abstract class PromptFormat
 
         truncated = true;
         var suffixIds = SuffixIds(tokenizer, t);
+        if (direction == TruncationDirection.Left)
+        {
+            // Keep the prefix's tokens and the text's last ones: cut from the start of the text, never the template.
+            var prefix = t.Prefix.TrimEnd();
+            var prefixCount = prefix.Length == 0 ? 0 : Math.Min(tokenizer.EncodeTemplatePart(prefix).Length, body.Length);
+            var textEnd = body.Length - (body.AsSpan().EndsWith(suffixIds) ? suffixIds.Length : 0);
+            var keep = maxTokens - leading.Length - trailing.Length - suffixIds.Length - prefixCount;
+            return [.. leading, .. body.AsSpan(0, prefixCount), .. body.AsSpan(textEnd - keep, keep), .. suffixIds, .. trailing];
+        }
         var head = suffixIds.Length == 0 ? body : tokenizer.EncodeBody(t.Prefix + clean, parseSpecialTokens);
         var headCount = Math.Min(head.Length, maxTokens - leading.Length - trailing.Length - suffixIds.Length);
         return [.. leading, .. head.AsSpan(0, headCount), .. suffixIds, .. trailing];
