@@ -216,6 +216,41 @@ public sealed class EmbeddingModel : IEmbeddingModel
         }
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TextEmbedding>> EmbedTokenIdsAsync(IReadOnlyList<IReadOnlyList<int>> ids,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var vocabulary = Config.VocabSize;
+        var sequences = new int[ids.Count][];
+        var truncated = new bool[ids.Count];
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var sequence = ids[i] ?? throw new ArgumentNullException(nameof(ids), $"ids[{i}] is null.");
+            if (sequence.Count == 0)
+                throw new ArgumentException($"ids[{i}] is empty.", nameof(ids));
+            foreach (var id in sequence)
+            {
+                if (id < 0 || id >= vocabulary)
+                    throw new ArgumentOutOfRangeException(nameof(ids), id, $"ids[{i}] holds {id}, outside the vocabulary [0, {vocabulary}).");
+            }
+            if (sequence.Count > MaxTokens && options.Truncation == TruncationPolicy.Throw)
+                throw new InputTooLongException(sequence.Count, MaxTokens, nameof(ids));
+            truncated[i] = sequence.Count > MaxTokens;
+            sequences[i] = [.. sequence.Take(MaxTokens)];
+        }
+        Acquire();
+        try
+        {
+            var vectors = await shared.Scheduler.Submit(sequences, settings, this, progress, cancellationToken).ConfigureAwait(false);
+            return Results((sequences, truncated), vectors);
+        }
+        finally
+        {
+            shared.Release();
+        }
+    }
+
     /// <summary>The loaded decoder (for benchmarks and diagnostics).</summary>
     internal DecoderForCausalLM Decoder => shared.Decoder;
 

@@ -64,4 +64,15 @@ public interface IEmbeddingModel : IDisposable
     /// <param name="cancellationToken">Removes the call's remaining texts from the queue.</param>
     Task<IReadOnlyList<TextEmbedding>> EmbedAsync(IReadOnlyList<string> texts, EmbeddingCallOptions call,
         IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Embeds token ids given directly (OpenAI's token-array inputs): no prompt format and no special tokens are added.
+    /// Each sequence must be non-empty and within the vocabulary; one longer than <see cref="MaxTokens"/> is cut at its
+    /// end, or refused under <see cref="Tokenization.TruncationPolicy.Throw"/>.
+    /// </summary>
+    /// <param name="ids">Token ids per input.</param>
+    /// <param name="progress">Receives progress after each batch.</param>
+    /// <param name="cancellationToken">Removes the call's remaining inputs from the queue.</param>
+    Task<IReadOnlyList<TextEmbedding>> EmbedTokenIdsAsync(IReadOnlyList<IReadOnlyList<int>> ids,
+        IProgress<EmbeddingProgress>? progress = null, CancellationToken cancellationToken = default);
 }

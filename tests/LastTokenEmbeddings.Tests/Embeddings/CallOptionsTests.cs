@@ -68,4 +68,18 @@ public class CallOptionsTests
         Assert.That(() => raw.Embed(["a"], new EmbeddingCallOptions { Instruction = "x" }),
             Throws.InvalidOperationException.With.Message.Contains("'raw' prompt format has no instruction"));
     }
+
+    [Test]
+    public async Task Token_ids_embed_as_given_and_bad_ids_are_refused()
+    {
+        using var model = EmbeddingFixture.View(PoolingStrategies.LastTokenHidden, PromptFormat.MistralInstruct, normalize: false);
+        var ids = ReferenceData.Ids("raw", 3).Select(id => (int)id).ToArray();
+        var fromIds = await model.EmbedTokenIdsAsync([ids]);
+        using var expected = ReferenceData.Tensor("float32/raw/3/last_hidden_state");
+        using var last = expected[-1];
+        Assert.That(fromIds[0].Vector, Is.EqualTo(last.data<float>().ToArray()).Within(1e-4), "no prompt format applied to ids");
+        Assert.That(fromIds[0].TokenCount, Is.EqualTo(ids.Length));
+        Assert.That(async () => await model.EmbedTokenIdsAsync([[1, 32000]]), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("32000"));
+        Assert.That(async () => await model.EmbedTokenIdsAsync([[]]), Throws.ArgumentException.With.Message.Contains("ids[0] is empty"));
+    }
 }
