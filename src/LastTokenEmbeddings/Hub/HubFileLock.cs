@@ -70,8 +70,9 @@ internal sealed class HubFileLock : IAsyncDisposable
         }
     }
 
-    // ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION; .NET reports a failed flock on Unix the same way.
-    private static bool IsHeldElsewhere(IOException e) => (e.HResult & 0xFFFF) is 32 or 33;
+    // Windows: ERROR_SHARING_VIOLATION or ERROR_LOCK_VIOLATION. Unix: flock's EWOULDBLOCK, which .NET reports as the raw errno.
+    private static bool IsHeldElsewhere(IOException e) =>
+        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) is 32 or 33 : e.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
 
     /// <summary>Releases the lock. The lock file stays, as huggingface_hub leaves it: deleting it would race with a waiter.</summary>
     public async ValueTask DisposeAsync()
