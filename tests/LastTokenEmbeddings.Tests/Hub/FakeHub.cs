@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -54,20 +55,28 @@ internal sealed class FakeRepo
     /// <summary>The blob name the Hub announces: sha256 for LFS files, the git blob id otherwise.</summary>
     public string ETagOf(string path) => IsLfs(path) ? Sha256(Files[path]) : GitBlobId(Files[path]);
 
-    public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+    // Hashes by content array (arrays are never modified once served), so each file is hashed once per test run.
+    private static readonly ConditionalWeakTable<byte[], string> Sha256s = [];
+    private static readonly ConditionalWeakTable<byte[], string> GitBlobIds = [];
+    private static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, byte[]>> Fixtures = new(StringComparer.Ordinal);
 
-    public static string GitBlobId(byte[] content)
+    public static string Sha256(byte[] content) => Sha256s.GetValue(content, c => Convert.ToHexStringLower(SHA256.HashData(c)));
+
+    public static string GitBlobId(byte[] content) => GitBlobIds.GetValue(content, c =>
     {
-        var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {content.Length}\0"));
-        return Convert.ToHexStringLower(SHA1.HashData([.. header, .. content]));
-    }
+        var header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {c.Length}\0"));
+        return Convert.ToHexStringLower(SHA1.HashData([.. header, .. c]));
+    });
 
     /// <summary>Every file of a vendored fixture (symlinks followed), plus <paramref name="extra"/>.</summary>
     public static FakeRepo FromFixture(string id, string fixtureName, params (string Path, byte[] Content)[] extra)
     {
-        var directory = HubTestPaths.Fixture(fixtureName);
-        var files = Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'), File.ReadAllBytes, StringComparer.Ordinal);
+        var files = new Dictionary<string, byte[]>(Fixtures.GetOrAdd(fixtureName, name =>
+        {
+            var directory = HubTestPaths.Fixture(name);
+            return Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+                .ToDictionary(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'), File.ReadAllBytes, StringComparer.Ordinal);
+        }), StringComparer.Ordinal);
         foreach (var (path, content) in extra)
             files[path] = content;
         return new FakeRepo(id, files);
