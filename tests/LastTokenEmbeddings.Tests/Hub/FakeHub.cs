@@ -142,6 +142,12 @@ internal sealed class FakeHub : IAsyncDisposable
     /// <summary>The token that opens gated and private repositories.</summary>
     public string? ValidToken { get; set; }
 
+    /// <summary>Serve whole files whatever Range says (as some proxies do).</summary>
+    public bool IgnoreRange { get; set; }
+
+    /// <summary>Old ids of renamed repositories: the Hub answers them with a relative redirect to the new id.</summary>
+    public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Echo the Authorization header received in error answers (X-Error-Message and body), as a careless server might.</summary>
     public bool EchoAuthorizationInErrors { get; set; }
 
@@ -267,6 +273,13 @@ internal sealed class FakeHub : IAsyncDisposable
         }
         Record(request);
 
+        if (request.Kind != "cdn" && request.RepoId is { } requestedId && Renamed.TryGetValue(requestedId, out var newId))
+        {
+            context.Response.StatusCode = 307;
+            context.Response.Headers.Location = (context.Request.Path.Value ?? "").Replace(requestedId, newId, StringComparison.Ordinal);
+            return;
+        }
+
         if (TakeFault(request, f => f.Status != 0) is { } statusFault)
         {
             await ErrorAsync(context, statusFault.Status, statusFault.ErrorCode, "Injected failure", repo?.Commit);
@@ -375,7 +388,7 @@ internal sealed class FakeHub : IAsyncDisposable
     {
         long start = 0;
         context.Response.Headers.AcceptRanges = "bytes";
-        if (request.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
+        if (!IgnoreRange && request.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
         {
             start = long.Parse(range["bytes=".Length..^1], CultureInfo.InvariantCulture);
             if (start >= content.Length)

@@ -69,6 +69,24 @@ public class HubFaultTests
     }
 
     [Test]
+    public async Task A_server_that_ignores_the_range_gets_the_file_downloaded_from_the_start()
+    {
+        await using var hub = await FakeHub.StartAsync();
+        var repo = hub.Add(EmbeddingRepo());
+        hub.IgnoreRange = true;
+        using var cache = new TempCache();
+        var content = repo.Files[Weights];
+        Directory.CreateDirectory(cache.Blobs(EmbeddingId));
+        File.WriteAllBytes(Path.Combine(cache.Blobs(EmbeddingId), repo.ETagOf(Weights) + ".incomplete"), content[..(content.Length / 2)]);
+
+        var snapshot = await HuggingFaceHub.ResolveSnapshotAsync(EmbeddingId, HubTestOptions.For(hub, cache));
+
+        AssertSnapshot(snapshot, repo, EmbeddingFiles);
+        Assert.That(hub.RequestsFor(Weights).Single(r => r.IsBody).Range, Is.Not.Null, "the range was asked for");
+        Assert.That(hub.BytesSentFor(Weights), Is.EqualTo(content.Length), "and the whole file, sent instead, was taken from its start");
+    }
+
+    [Test]
     public async Task A_cancelled_download_keeps_its_bytes_for_the_next_call()
     {
         await using var hub = await FakeHub.StartAsync();

@@ -83,6 +83,21 @@ public class HubResolutionTests
     private static bool HubCacheCommit(string revision) => revision.Length == 40 && revision.All(Uri.IsHexDigit);
 
     [Test]
+    public async Task A_renamed_repository_is_followed_through_the_hubs_relative_redirects()
+    {
+        await using var hub = await FakeHub.StartAsync();
+        var repo = hub.Add(EmbeddingRepo());
+        hub.Renamed["old-org/old-name"] = EmbeddingId;
+        using var cache = new TempCache();
+
+        var snapshot = await HuggingFaceHub.ResolveSnapshotAsync("old-org/old-name", HubTestOptions.For(hub, cache));
+
+        Assert.That(snapshot, Is.EqualTo(Path.Combine(cache.ModelFolder("old-org/old-name"), "snapshots", repo.Commit)), "cached under the id asked for, as huggingface_hub does");
+        AssertSnapshot(snapshot, repo, EmbeddingFiles);
+        Assert.That(hub.Requests.Where(r => r.RepoId == "old-org/old-name").Select(r => r.Kind), Is.Not.Empty.And.All.Not.EqualTo("cdn"));
+    }
+
+    [Test]
     public async Task A_second_resolution_uses_the_snapshot_and_asks_only_for_the_revision()
     {
         await using var hub = await FakeHub.StartAsync();
