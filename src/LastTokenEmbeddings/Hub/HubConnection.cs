@@ -292,8 +292,9 @@ internal sealed class HubConnection : IDisposable
         var parts = new List<string>();
         for (var e = error; e is not null && parts.Count < 4; e = e.InnerException)
         {
-            if (!parts.Contains(e.Message, StringComparer.Ordinal))
-                parts.Add(e.Message.TrimEnd('.'));
+            var message = e.Message.TrimEnd('.');
+            if (!parts.Any(part => part.Contains(message, StringComparison.Ordinal)))
+                parts.Add(message);
         }
         return Redact(string.Join(": ", parts));
     }

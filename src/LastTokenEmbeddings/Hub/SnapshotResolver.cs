@@ -111,7 +111,7 @@ internal sealed class SnapshotResolver : IDisposable
             ? $"the cache {_cache.CacheDirectory} holds no snapshot of it"
             : $"the cached snapshot {cachedCommit} is incomplete ({_cache.FirstMissingFile(cachedCommit)} is missing)";
         throw new HubException(HubErrorKind.NetworkError, _modelId, Revision,
-            $"{failure.Message} Retried {_options.MaxRetries} times; {cacheState}. Check the network connection (and HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use only the cache.",
+            $"{failure.Message} Gave up after {_options.MaxRetries} {(_options.MaxRetries == 1 ? "retry" : "retries")}; {cacheState}. Check the network connection (and HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use only the cache.",
             failure.FileName, failure.StatusCode, failure);
     }
 
