@@ -34,6 +34,19 @@ public sealed class ModelLoadOptions
     /// </summary>
     public string Device { get; set; } = "cpu";
 
+    /// <summary>
+    /// How a Hugging Face model id (<c>ORG/NAME</c>) is resolved: endpoint, token, revision, cache, offline mode.
+    /// <see langword="null"/> reads the <c>HF_*</c> environment variables (<see cref="Hub.HubOptions.FromEnvironment()"/>).
+    /// An existing directory is always used as it is.
+    /// </summary>
+    public Hub.HubOptions? Hub { get; set; }
+
+    /// <summary>
+    /// The id the model reports (<see cref="Embeddings.IEmbeddingModel.ModelId"/>, Microsoft.Extensions.AI metadata);
+    /// <see langword="null"/>: <c>ORG/NAME</c> for a hub id or a hub-cache snapshot, else the directory's name.
+    /// </summary>
+    public string? ModelId { get; set; }
+
     /// <summary>A copy, so later changes to this instance do not affect a loaded model.</summary>
     public ModelLoadOptions Clone() => (ModelLoadOptions)MemberwiseClone();
 }

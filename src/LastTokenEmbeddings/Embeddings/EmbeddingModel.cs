@@ -51,15 +51,43 @@ public sealed class EmbeddingModel : IEmbeddingModel
 
     /// <summary>
     /// Loads config, tokenizer (<c>tokenizer.model</c>, else <c>tokenizer.json</c>), the sentence-transformers files
-    /// (when present) and the weights from a Hugging Face model directory.
+    /// (when present) and the weights from a Hugging Face model directory, or from the Hugging Face cache for a model
+    /// id such as <c>Qwen/Qwen3-Embedding-0.6B</c> (downloaded first when missing, unless offline).
     /// </summary>
-    /// <param name="modelDirectory">Directory with config.json, a tokenizer and safetensors weights.</param>
+    /// <param name="modelDirectoryOrId">A directory with config.json, a tokenizer and safetensors weights, or a hub id <c>ORG/NAME</c>; an existing directory always wins.</param>
     /// <param name="options">Embedding settings; unset ones take the declared settings, then the defaults. Copied.</param>
-    /// <param name="loadOptions">Dtype and device; defaults when <see langword="null"/>.</param>
+    /// <param name="loadOptions">Dtype, device, hub settings and model id; defaults when <see langword="null"/>.</param>
     /// <exception cref="CheckpointException">A file is missing, malformed, inconsistent or unsupported.</exception>
-    public static EmbeddingModel Load(string modelDirectory, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
+    /// <exception cref="Hub.HubException">A hub id cannot be resolved (not found, gated, offline and not cached, ...).</exception>
+    public static EmbeddingModel Load(string modelDirectoryOrId, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectory);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectoryOrId);
+        var directory = Hub.HuggingFaceHub.IsHubModelReference(modelDirectoryOrId)
+            ? Hub.HuggingFaceHub.ResolveModelDirectoryAsync(modelDirectoryOrId, loadOptions?.Hub ?? Hub.HubOptions.FromEnvironment()).GetAwaiter().GetResult()
+            : modelDirectoryOrId;
+        return LoadDirectory(directory, modelDirectoryOrId, options, loadOptions);
+    }
+
+    /// <summary>As <see cref="Load"/>, downloading a hub model's missing files asynchronously with progress.</summary>
+    /// <param name="modelDirectoryOrId">A directory, or a hub id <c>ORG/NAME</c>; an existing directory always wins.</param>
+    /// <param name="options">Embedding settings; unset ones take the declared settings, then the defaults. Copied.</param>
+    /// <param name="loadOptions">Dtype, device, hub settings and model id; defaults when <see langword="null"/>.</param>
+    /// <param name="progress">Receives download progress of a hub model's files.</param>
+    /// <param name="cancellationToken">Cancels the download (finished files stay in the cache); loading itself is not interrupted.</param>
+    /// <exception cref="CheckpointException">A file is missing, malformed, inconsistent or unsupported.</exception>
+    /// <exception cref="Hub.HubException">A hub id cannot be resolved.</exception>
+    public static async Task<EmbeddingModel> LoadAsync(string modelDirectoryOrId, EmbeddingOptions? options = null, ModelLoadOptions? loadOptions = null,
+        IProgress<Hub.HubDownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelDirectoryOrId);
+        var directory = await Hub.HuggingFaceHub.ResolveModelDirectoryAsync(modelDirectoryOrId, loadOptions?.Hub ?? Hub.HubOptions.FromEnvironment(), progress, cancellationToken)
+            .ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await Task.Run(() => LoadDirectory(directory, modelDirectoryOrId, options, loadOptions), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static EmbeddingModel LoadDirectory(string modelDirectory, string requested, EmbeddingOptions? options, ModelLoadOptions? loadOptions)
+    {
         if (!Directory.Exists(modelDirectory))
             throw new CheckpointException(modelDirectory, "model directory not found.");
         var config = DecoderConfig.Load(Path.Combine(modelDirectory, "config.json"));
@@ -72,7 +100,9 @@ public sealed class EmbeddingModel : IEmbeddingModel
         var shared = new SharedDecoder(decoder, tokenizer, declared);
         try
         {
-            return new EmbeddingModel(shared, (options ?? new EmbeddingOptions()).Clone(), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory))));
+            // A hub id, or a directory inside a hub-cache snapshot, reports ORG/NAME; other directories their name.
+            var modelId = loadOptions?.ModelId ?? Hub.HuggingFaceHub.GetDisplayModelId(Hub.HuggingFaceHub.IsHubModelReference(requested) ? requested : modelDirectory);
+            return new EmbeddingModel(shared, (options ?? new EmbeddingOptions()).Clone(), modelId);
         }
         catch
         {
