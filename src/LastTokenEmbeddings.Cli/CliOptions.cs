@@ -19,8 +19,14 @@ internal static class CliOptions
 
     public static Option<string?> Model() => new("--model", "-m")
     {
-        Description = "Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors). Default: the tiny test model tests/fixtures/tiny-mistral, found above the tool or the current directory.",
-        HelpName = "DIR",
+        Description = "Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors) or hub id ORG/NAME (found in or downloaded to the shared Hugging Face cache; an existing directory wins). Default: the tiny test model tests/fixtures/tiny-mistral, found above the tool or the current directory.",
+        HelpName = "DIR|ID",
+    };
+
+    public static Option<string?> Revision() => new("--revision")
+    {
+        Description = "Branch, tag or commit of a hub id given to --model (default: main). HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE and HF_HUB_OFFLINE apply.",
+        HelpName = "REV",
     };
 
     public static Option<string?> Pooling() => Choice(new Option<string?>("--pooling", "-p")

@@ -36,7 +36,7 @@ public static class LteApp
             Description = "On errors, also print the exception's stack trace.",
             Recursive = true,
         };
-        var root = new RootCommand("lte: text embeddings from Mistral-family decoder LLMs (LastTokenEmbeddings). Without --model, the tiny test model in tests/fixtures/tiny-mistral is used.");
+        var root = new RootCommand("lte: text embeddings from decoder LLMs (Mistral, Qwen2, Qwen3, Llama) with LastTokenEmbeddings. --model takes a directory or a Hugging Face id; without it, the tiny test model in tests/fixtures/tiny-mistral is used.");
         root.Options.Add(verbose);
         root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(EmbedCommand.Create(context));
@@ -77,7 +77,7 @@ public static class LteApp
         {
             OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.Cancelled, "cancelled."),
             UsageException => (ExitCodes.UsageError, e.Message),
-            CliRuntimeException or CheckpointException => (ExitCodes.RuntimeError, e.Message),
+            CliRuntimeException or CheckpointException or Hub.HubException => (ExitCodes.RuntimeError, e.Message),
             InputTooLongException => (ExitCodes.RuntimeError, CleanArgumentMessage((ArgumentException)e)),
             ArgumentException argument => (ExitCodes.UsageError, CleanArgumentMessage(argument)),
             InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException => (ExitCodes.RuntimeError, e.Message),

@@ -10,6 +10,7 @@ namespace LastTokenEmbeddings.Cli;
 internal sealed class ModelOptionSet
 {
     public Option<string?> Model { get; } = CliOptions.Model();
+    public Option<string?> Revision { get; } = CliOptions.Revision();
     public Option<string?> Instruction { get; } = CliOptions.Instruction();
     public Option<string> DType { get; } = CliOptions.DType();
     public Option<string> SpecialTokens { get; } = CliOptions.SpecialTokens();
@@ -20,7 +21,7 @@ internal sealed class ModelOptionSet
 
     public void AddTo(Command command)
     {
-        command.AddOptions(Model, Instruction, DType, SpecialTokens, Dimensions, MaxTokens, Layer, Format);
+        command.AddOptions(Model, Revision, Instruction, DType, SpecialTokens, Dimensions, MaxTokens, Layer, Format);
     }
 
     public ModelLoadOptions LoadOptions(ParseResult result) =>
@@ -35,6 +36,10 @@ internal sealed class ModelOptionSet
         Dimensions = result.GetValue(Dimensions),
         MaxTokens = result.GetValue(MaxTokens),
     };
+
+    /// <summary>The model directory for <c>--model</c> and <c>--revision</c> (a hub id is resolved, with progress on a terminal).</summary>
+    public string ResolveModel(ParseResult result, CliContext context) =>
+        ModelLocator.Resolve(result.GetValue(Model), context, result.GetValue(Revision));
 
     public bool IsJson(ParseResult result) => CliOptions.IsJson(result.GetValue(Format)!);
 }

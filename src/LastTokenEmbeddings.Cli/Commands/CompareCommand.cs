@@ -88,7 +88,7 @@ internal static class CompareCommand
             if (queryTexts.Length < 2)
                 throw new UsageException("compare needs at least two query/document pairs: the separation compares matched with mismatched pairs.");
             var json = shared.IsJson(result);
-            var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
+            var directory = shared.ResolveModel(result, context);
 
             using var model = EmbeddingModel.Load(directory, new EmbeddingOptions(), shared.LoadOptions(result));
             if (model.Checkpoint.Layout != CheckpointLayout.CausalLM && strategies.Any(s => s is LastTokenLogitsPooling))

@@ -35,7 +35,7 @@ internal static class EmbedCommand
             var textRole = CliOptions.ParseRole(result.GetValue(role)!);
             var json = shared.IsJson(result);
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
-            var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
+            var directory = shared.ResolveModel(result, context);
 
             var options = shared.EmbeddingOptions(result, strategy, format, normalize: result.GetValue(noNormalize) ? false : null);
             using var model = EmbeddingModel.Load(directory, options, shared.LoadOptions(result));

@@ -11,13 +11,14 @@ internal static class InfoCommand
     public static Command Create(CliContext context)
     {
         var model = CliOptions.Model();
+        var revision = CliOptions.Revision();
         var format = CliOptions.Format();
         var dtype = CliOptions.DType();
         var command = new Command("info", "Describe and check a checkpoint (family, sizes, tokenizer, declared embedding settings, files) from its config, tokenizer and safetensors headers, without loading weights. Exits non-zero on the first problem a load would meet.");
-        command.AddOptions(model, dtype, format);
+        command.AddOptions(model, revision, dtype, format);
         command.SetAction((result, _) =>
         {
-            var directory = ModelLocator.Resolve(result.GetValue(model), context);
+            var directory = ModelLocator.Resolve(result.GetValue(model), context, result.GetValue(revision));
             var summary = CheckpointSummary.Read(directory, new Checkpoints.ModelLoadOptions { DType = CliOptions.ParseDType(result.GetValue(dtype)!) });
             if (CliOptions.IsJson(result.GetValue(format)!))
                 WriteJson(context, summary);
@@ -33,6 +34,7 @@ internal static class InfoCommand
         {
             var c = s.Config;
             w.WriteString("model", s.Directory);
+            w.WriteString("modelId", Hub.HuggingFaceHub.GetDisplayModelId(s.Directory));
             w.WriteString("family", c.Family.ToString().ToLowerInvariant());
             w.WriteString("architecture", s.Architecture);
             w.WriteString("layout", s.Layout.ToString());

@@ -13,6 +13,7 @@ internal static class TokenizeCommand
     public static Command Create(CliContext context)
     {
         var model = CliOptions.Model();
+        var revision = CliOptions.Revision();
         var texts = CliOptions.Texts();
         var input = CliOptions.Input();
         var role = CliOptions.Role();
@@ -24,7 +25,7 @@ internal static class TokenizeCommand
 
         var command = new Command("tokenize", "Print the token ids of texts after the prompt format is applied (no weights are loaded).");
         command.Arguments.Add(texts);
-        command.AddOptions(model, input, role, prompt, instruction, specialTokens, maxTokens, format);
+        command.AddOptions(model, revision, input, role, prompt, instruction, specialTokens, maxTokens, format);
 
         command.SetAction((result, ct) =>
         {
@@ -34,7 +35,7 @@ internal static class TokenizeCommand
             var parse = CliOptions.ParseSpecialTokens(result.GetValue(specialTokens)!) == Embeddings.SpecialTokenPolicy.Parse;
             var textRole = CliOptions.ParseRole(result.GetValue(role)!);
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
-            var directory = ModelLocator.Resolve(result.GetValue(model), context);
+            var directory = ModelLocator.Resolve(result.GetValue(model), context, result.GetValue(revision));
 
             var config = DecoderConfig.Load(Path.Combine(directory, "config.json"));
             var tokenizer = ModelTokenizer.Load(directory);

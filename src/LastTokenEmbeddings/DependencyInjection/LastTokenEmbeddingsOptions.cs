@@ -7,7 +7,7 @@ namespace LastTokenEmbeddings.DependencyInjection;
 /// <summary>Everything needed to register a model with dependency injection.</summary>
 public sealed class LastTokenEmbeddingsOptions
 {
-    /// <summary>Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors). Required.</summary>
+    /// <summary>Hugging Face model directory (config.json, tokenizer.model or tokenizer.json, safetensors) or hub id <c>ORG/NAME</c> (see <see cref="ModelLoadOptions.Hub"/>). Required.</summary>
     public string ModelDirectory { get; set; } = "";
 
     /// <summary>Dtype and device.</summary>

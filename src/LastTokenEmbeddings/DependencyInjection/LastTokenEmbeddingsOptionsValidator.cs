@@ -12,9 +12,13 @@ internal sealed class LastTokenEmbeddingsOptionsValidator : IValidateOptions<Las
         var label = string.IsNullOrEmpty(name) ? "LastTokenEmbeddingsOptions" : $"LastTokenEmbeddingsOptions '{name}'";
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.ModelDirectory))
-            errors.Add($"{label}: ModelDirectory is required.");
+            errors.Add($"{label}: ModelDirectory is required (a model directory or a Hugging Face id ORG/NAME).");
+        else if (Hub.HuggingFaceHub.IsHubModelReference(options.ModelDirectory))
+        {
+            // Resolved (and downloaded when missing) at load; nothing to check on disk yet.
+        }
         else if (!Directory.Exists(options.ModelDirectory))
-            errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' does not exist.");
+            errors.Add($"{label}: ModelDirectory '{options.ModelDirectory}' does not exist and is not a Hugging Face id ORG/NAME.");
         else
         {
             if (!File.Exists(Path.Combine(options.ModelDirectory, "config.json")))
