@@ -10,8 +10,11 @@ public static class CosineSimilarity
     // while it is in cache.
     private const int QueryBlockRows = 64;
 
-    // Corpus rows per tile: about 64 KiB, so a tile stays in L2 while every query block is scored against it.
-    private const int CorpusTileBytes = 64 * 1024;
+    // Corpus rows per tile: about 128 KiB, so a tile stays in L2 while every query block is scored against it.
+    private const int CorpusTileBytes = 128 * 1024;
+
+    // Below about this many multiply-adds a score matrix takes well under a millisecond: not worth waking threads.
+    private const long ParallelWorkThreshold = 1L << 22;
 
     /// <summary>
     /// Cosine similarity of two vectors, clamped to [-1, 1]. The similarity involving a zero vector is defined as 0
@@ -102,35 +105,31 @@ public static class CosineSimilarity
             return result;
         }
 
-        int dimensions = queries.Dimensions;
-        Span<float> all = MemoryMarshal.CreateSpan(ref result[0, 0], result.Length);
         int stride = corpus.RowCount;
-        int tileRows = CorpusTileRows(dimensions);
-        for (int tileStart = 0; tileStart < corpus.RowCount; tileStart += tileRows)
+        int tileRows = CorpusTileRows(queries.Dimensions);
+        void ScoreQueryBlock(int block)
         {
-            int tileCount = Math.Min(tileRows, corpus.RowCount - tileStart);
-            ReadOnlySpan<float> tile = corpus.Values.Span.Slice(tileStart * dimensions, tileCount * dimensions);
-            for (int blockStart = 0; blockStart < queries.RowCount; blockStart += QueryBlockRows)
+            int blockStart = block * QueryBlockRows;
+            int blockCount = Math.Min(QueryBlockRows, queries.RowCount - blockStart);
+            Span<float> rows = MemoryMarshal.CreateSpan(ref result[blockStart, 0], blockCount * stride);
+            for (int tileStart = 0; tileStart < corpus.RowCount; tileStart += tileRows)
             {
-                int blockCount = Math.Min(QueryBlockRows, queries.RowCount - blockStart);
-                FloatDotProducts.Compute(
-                    queries.Values.Span.Slice(blockStart * dimensions, blockCount * dimensions),
-                    blockCount,
-                    tile,
-                    tileCount,
-                    dimensions,
-                    all.Slice((blockStart * stride) + tileStart),
-                    stride);
+                int tileCount = Math.Min(tileRows, corpus.RowCount - tileStart);
+                ScoreBlock(queries, blockStart, blockCount, corpus, tileStart, tileCount, rows.Slice(tileStart), stride);
             }
         }
 
-        ReadOnlySpan<float> corpusInverseNorms = corpus.InverseNorms;
-        for (int i = 0; i < queries.RowCount; i++)
+        int blockCount = (queries.RowCount + QueryBlockRows - 1) / QueryBlockRows;
+        if (blockCount > 1 && (long)result.Length * queries.Dimensions >= ParallelWorkThreshold)
         {
-            Span<float> row = all.Slice(i * stride, stride);
-            TensorPrimitives.Multiply(row, corpusInverseNorms, row);
-            TensorPrimitives.Multiply(row, queries.InverseNorm(i), row);
-            TensorPrimitives.Clamp(row, -1f, 1f, row);
+            Parallel.For(0, blockCount, ScoreQueryBlock);
+        }
+        else
+        {
+            for (int block = 0; block < blockCount; block++)
+            {
+                ScoreQueryBlock(block);
+            }
         }
 
         return result;
@@ -153,48 +152,39 @@ public static class CosineSimilarity
     {
         CheckDimensions(queries, corpus);
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        var results = new SearchHit<float>[queries.RowCount][];
         int dimensions = queries.Dimensions;
-        int tileRows = CorpusTileRows(dimensions);
-        int capacity = Math.Min(k, corpus.RowCount);
-        var scores = new float[QueryBlockRows * tileRows];
-        var selectors = new TopKSelector<float>[Math.Min(QueryBlockRows, queries.RowCount)];
-        ReadOnlySpan<float> corpusInverseNorms = corpus.InverseNorms;
-        for (int blockStart = 0; blockStart < queries.RowCount; blockStart += QueryBlockRows)
+        return BlockedTopK.Search<float>(
+            queries.RowCount,
+            corpus.RowCount,
+            k,
+            QueryBlockRows,
+            CorpusTileRows(dimensions),
+            dimensions,
+            (queryStart, queryCount, corpusStart, corpusCount, scores) =>
+                ScoreBlock(queries, queryStart, queryCount, corpus, corpusStart, corpusCount, scores, corpusCount));
+    }
+
+    /// <summary>Cosine similarities of a query block × corpus tile into <paramref name="scores"/> (row stride <paramref name="stride"/>).</summary>
+    private static void ScoreBlock(
+        EmbeddingMatrix queries, int queryStart, int queryCount, EmbeddingMatrix corpus, int corpusStart, int corpusCount, Span<float> scores, int stride)
+    {
+        int dimensions = queries.Dimensions;
+        FloatDotProducts.Compute(
+            queries.Values.Span.Slice(queryStart * dimensions, queryCount * dimensions),
+            queryCount,
+            corpus.Values.Span.Slice(corpusStart * dimensions, corpusCount * dimensions),
+            corpusCount,
+            dimensions,
+            scores,
+            stride);
+        ReadOnlySpan<float> corpusInverseNorms = corpus.InverseNorms.Slice(corpusStart, corpusCount);
+        for (int r = 0; r < queryCount; r++)
         {
-            int blockCount = Math.Min(QueryBlockRows, queries.RowCount - blockStart);
-            ReadOnlySpan<float> block = queries.Values.Span.Slice(blockStart * dimensions, blockCount * dimensions);
-            for (int r = 0; r < blockCount; r++)
-            {
-                selectors[r] = new TopKSelector<float>(capacity);
-            }
-
-            for (int tileStart = 0; tileStart < corpus.RowCount; tileStart += tileRows)
-            {
-                int tileCount = Math.Min(tileRows, corpus.RowCount - tileStart);
-                FloatDotProducts.Compute(
-                    block, blockCount, corpus.Values.Span.Slice(tileStart * dimensions, tileCount * dimensions), tileCount, dimensions, scores, tileCount);
-                for (int r = 0; r < blockCount; r++)
-                {
-                    Span<float> row = scores.AsSpan(r * tileCount, tileCount);
-                    TensorPrimitives.Multiply(row, corpusInverseNorms.Slice(tileStart, tileCount), row);
-                    TensorPrimitives.Multiply(row, queries.InverseNorm(blockStart + r), row);
-                    TensorPrimitives.Clamp(row, -1f, 1f, row);
-                    TopKSelector<float> selector = selectors[r];
-                    for (int j = 0; j < row.Length; j++)
-                    {
-                        selector.Offer(row[j], tileStart + j);
-                    }
-                }
-            }
-
-            for (int r = 0; r < blockCount; r++)
-            {
-                results[blockStart + r] = selectors[r].ToSortedHits();
-            }
+            Span<float> row = scores.Slice(r * stride, corpusCount);
+            TensorPrimitives.Multiply(row, corpusInverseNorms, row);
+            TensorPrimitives.Multiply(row, queries.InverseNorm(queryStart + r), row);
+            TensorPrimitives.Clamp(row, -1f, 1f, row);
         }
-
-        return results;
     }
 
     /// <summary>Rows per corpus tile for <paramref name="dimensions"/>-wide rows: even, at least 16.</summary>
