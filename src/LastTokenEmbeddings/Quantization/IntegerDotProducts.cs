@@ -1,0 +1,96 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace LastTokenEmbeddings.Quantization;
+
+/// <summary>
+/// Exact integer kernels for quantized vectors: int8 / uint8 dot products accumulated in 32-bit lanes, and Hamming
+/// distances over packed bits. Callers keep lengths within <see cref="ScalarQuantizedMatrix{T}.MaxDimensions"/>,
+/// so no accumulator can overflow.
+/// </summary>
+internal static class IntegerDotProducts
+{
+    public static int Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        ref sbyte pa = ref MemoryMarshal.GetReference(a);
+        ref sbyte pb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint i = 0;
+        int sum = 0;
+        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<sbyte>.Count)
+        {
+            Vector256<int> acc0 = default, acc1 = default;
+            for (; i + (nuint)Vector256<sbyte>.Count <= length; i += (nuint)Vector256<sbyte>.Count)
+            {
+                // |x·y| ≤ 128² fits a short; widen the products to int before adding.
+                (Vector256<short> aLow, Vector256<short> aHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pa, i));
+                (Vector256<short> bLow, Vector256<short> bHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pb, i));
+                (Vector256<int> p0, Vector256<int> p1) = Vector256.Widen(aLow * bLow);
+                (Vector256<int> p2, Vector256<int> p3) = Vector256.Widen(aHigh * bHigh);
+                acc0 += p0 + p2;
+                acc1 += p1 + p3;
+            }
+
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+
+        for (; i < length; i++)
+        {
+            sum += Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i);
+        }
+
+        return sum;
+    }
+
+    public static int Dot(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        ref byte pa = ref MemoryMarshal.GetReference(a);
+        ref byte pb = ref MemoryMarshal.GetReference(b);
+        nuint length = (nuint)a.Length;
+        nuint i = 0;
+        uint sum = 0;
+        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
+        {
+            Vector256<uint> acc0 = default, acc1 = default;
+            for (; i + (nuint)Vector256<byte>.Count <= length; i += (nuint)Vector256<byte>.Count)
+            {
+                // x·y ≤ 255² = 65 025 fits a ushort; widen the products to uint before adding.
+                (Vector256<ushort> aLow, Vector256<ushort> aHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pa, i));
+                (Vector256<ushort> bLow, Vector256<ushort> bHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pb, i));
+                (Vector256<uint> p0, Vector256<uint> p1) = Vector256.Widen(aLow * bLow);
+                (Vector256<uint> p2, Vector256<uint> p3) = Vector256.Widen(aHigh * bHigh);
+                acc0 += p0 + p2;
+                acc1 += p1 + p3;
+            }
+
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+
+        for (; i < length; i++)
+        {
+            sum += (uint)(Unsafe.Add(ref pa, i) * Unsafe.Add(ref pb, i));
+        }
+
+        return (int)sum;
+    }
+
+    public static int HammingDistance(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        ReadOnlySpan<ulong> wordsA = MemoryMarshal.Cast<byte, ulong>(a);
+        ReadOnlySpan<ulong> wordsB = MemoryMarshal.Cast<byte, ulong>(b);
+        int distance = 0;
+        for (int w = 0; w < wordsA.Length; w++)
+        {
+            distance += BitOperations.PopCount(wordsA[w] ^ wordsB[w]);
+        }
+
+        for (int i = wordsA.Length * sizeof(ulong); i < a.Length; i++)
+        {
+            distance += BitOperations.PopCount((uint)(a[i] ^ b[i]));
+        }
+
+        return distance;
+    }
+}
