@@ -99,14 +99,15 @@ public static class BinaryQuantization
             Math.Max(1, bytesPerRow / 8),
             (queryStart, queryCount, corpusStart, corpusCount, scores) =>
             {
+                ReadOnlySpan<byte> tile = corpus.Values.Span.Slice(corpusStart * bytesPerRow, corpusCount * bytesPerRow);
                 for (int q = 0; q < queryCount; q++)
                 {
-                    ReadOnlySpan<byte> query = queries.Row(queryStart + q);
+                    ReadOnlySpan<byte> query = queries.Values.Span.Slice((queryStart + q) * bytesPerRow, bytesPerRow);
                     Span<int> row = scores.Slice(q * corpusCount, corpusCount);
                     for (int c = 0; c < corpusCount; c++)
                     {
                         // Negated, so that the highest score is the closest row.
-                        row[c] = -IntegerDotProducts.HammingDistance(query, corpus.Row(corpusStart + c));
+                        row[c] = -IntegerDotProducts.HammingDistance(query, tile.Slice(c * bytesPerRow, bytesPerRow));
                     }
                 }
             });

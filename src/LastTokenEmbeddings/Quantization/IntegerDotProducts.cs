@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LastTokenEmbeddings.Quantization;
 
@@ -19,7 +20,21 @@ internal static class IntegerDotProducts
         nuint length = (nuint)a.Length;
         nuint i = 0;
         int sum = 0;
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<sbyte>.Count)
+        if (Avx2.IsSupported && length >= 32)
+        {
+            // Sign-extend 16 codes to shorts, then vpmaddwd: 16 products summed in pairs into 8 ints (|pair| ≤ 2·128²).
+            Vector256<int> acc0 = default, acc1 = default;
+            for (; i + 32 <= length; i += 32)
+            {
+                acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(
+                    Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, i)), Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, i))));
+                acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(
+                    Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, i + 16)), Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, i + 16))));
+            }
+
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<sbyte>.Count)
         {
             Vector256<int> acc0 = default, acc1 = default;
             for (; i + (nuint)Vector256<sbyte>.Count <= length; i += (nuint)Vector256<sbyte>.Count)
@@ -51,7 +66,22 @@ internal static class IntegerDotProducts
         nuint length = (nuint)a.Length;
         nuint i = 0;
         uint sum = 0;
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
+        if (Avx2.IsSupported && length >= 32)
+        {
+            // Zero-extend 16 codes to shorts, then vpmaddwd: pairs of products (≤ 2·255²) summed into 8 ints.
+            Vector256<int> acc0 = default, acc1 = default;
+            for (; i + 32 <= length; i += 32)
+            {
+                acc0 = Avx2.Add(acc0, Avx2.MultiplyAddAdjacent(
+                    Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, i)).AsInt16(), Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, i)).AsInt16()));
+                acc1 = Avx2.Add(acc1, Avx2.MultiplyAddAdjacent(
+                    Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pa, i + 16)).AsInt16(), Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref pb, i + 16)).AsInt16()));
+            }
+
+            // Lanes hold at most MaxDimensions / 8 pair sums, so the total fits; add as uint to be safe near the limit.
+            sum = Vector256.Sum((acc0.AsUInt32() + acc1.AsUInt32()));
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
         {
             Vector256<uint> acc0 = default, acc1 = default;
             for (; i + (nuint)Vector256<byte>.Count <= length; i += (nuint)Vector256<byte>.Count)

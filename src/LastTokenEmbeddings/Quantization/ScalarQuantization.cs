@@ -145,13 +145,14 @@ public static class ScalarQuantization
             dimensions,
             (queryStart, queryCount, corpusStart, corpusCount, scores) =>
             {
+                ReadOnlySpan<T> tile = corpus.Values.Span.Slice(corpusStart * dimensions, corpusCount * dimensions);
                 for (int q = 0; q < queryCount; q++)
                 {
-                    ReadOnlySpan<T> query = queries.Row(queryStart + q);
+                    ReadOnlySpan<T> query = queries.Values.Span.Slice((queryStart + q) * dimensions, dimensions);
                     Span<int> row = scores.Slice(q * corpusCount, corpusCount);
                     for (int c = 0; c < corpusCount; c++)
                     {
-                        row[c] = Dot(query, corpus.Row(corpusStart + c));
+                        row[c] = Dot(query, tile.Slice(c * dimensions, dimensions));
                     }
                 }
             });
