@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using LastTokenEmbeddings.Similarity;
 
 namespace LastTokenEmbeddings.Quantization;
@@ -24,6 +25,11 @@ public static class BinaryQuantization
     // Bytes of packed rows per corpus tile.
     private const int CorpusTileBytes = 64 * 1024;
 
+    // ReversedBits[b] is b with its 8 bits in reverse order.
+    private static readonly byte[] ReversedBits = Enumerable.Range(0, 256)
+        .Select(b => (byte)((((ulong)b * 0x0202020202UL) & 0x010884422010UL) % 1023))
+        .ToArray();
+
     /// <summary>Quantizes embeddings to packed bits: bit d of a row is set when element d is &gt; 0 (0 and −0 give 0).</summary>
     /// <param name="embeddings">The embeddings, at least one dimension (0 rows allowed).</param>
     /// <returns>The packed rows, most significant bit first.</returns>
@@ -44,7 +50,18 @@ public static class BinaryQuantization
         {
             ReadOnlySpan<float> row = embeddings.Row(i);
             Span<byte> target = packed.AsSpan(i * bytesPerRow, bytesPerRow);
-            for (int d = 0; d < dimensions; d++)
+            int d = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; d + 8 <= dimensions; d += 8)
+                {
+                    // Bit k of the mask is element k; packbits wants element 0 in the most significant bit.
+                    uint mask = Vector256.ExtractMostSignificantBits(Vector256.GreaterThan(Vector256.Create(row.Slice(d, 8)), Vector256<float>.Zero));
+                    target[d >> 3] = ReversedBits[(int)mask];
+                }
+            }
+
+            for (; d < dimensions; d++)
             {
                 if (row[d] > 0)
                 {

@@ -42,6 +42,21 @@ public class BinaryQuantizationTests
     }
 
     [Test]
+    public void Every_bit_is_the_sign_test_of_its_element_for_any_dimensions()
+    {
+        // Exercises the 8-at-a-time packing and the scalar tail, with exact zeros mixed in.
+        Gen.Select(Gen.Int[1, 70], Gen.Int[1, 4], Gen.Int).Sample((dimensions, rows, seed) =>
+        {
+            var random = new Random(seed);
+            float[] values = Enumerable.Range(0, rows * dimensions).Select(_ => (float)random.Next(-2, 3) * 0.5f).ToArray();
+            var packed = BinaryQuantization.Quantize(EmbeddingMatrix.FromFlat(values, dimensions));
+            return packed.BytesPerRow == (dimensions + 7) / 8
+                && Enumerable.Range(0, values.Length).All(i => packed.Bit(i / dimensions, i % dimensions) == values[i] > 0)
+                && Enumerable.Range(0, rows).All(i => (packed.Row(i)[^1] & ((1 << ((8 - (dimensions % 8)) % 8)) - 1)) == 0);
+        });
+    }
+
+    [Test]
     public void Matrix_constructor_validates()
     {
         Assert.That(new BinaryQuantizedMatrix(new byte[] { 0b1100_0000, 0b0100_0000 }, 2).RowCount, Is.EqualTo(2));
