@@ -34,21 +34,21 @@ internal static class IntegerDotProducts
 
             sum = Vector256.Sum(acc0 + acc1);
         }
-        else if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<sbyte>.Count)
+        else if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<sbyte>.Count)
         {
-            Vector256<int> acc0 = default, acc1 = default;
-            for (; i + (nuint)Vector256<sbyte>.Count <= length; i += (nuint)Vector256<sbyte>.Count)
+            // Portable path (e.g. Arm64): |x·y| ≤ 128² fits a short; widen the products to int before adding.
+            Vector128<int> acc0 = default, acc1 = default;
+            for (; i + (nuint)Vector128<sbyte>.Count <= length; i += (nuint)Vector128<sbyte>.Count)
             {
-                // |x·y| ≤ 128² fits a short; widen the products to int before adding.
-                (Vector256<short> aLow, Vector256<short> aHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pa, i));
-                (Vector256<short> bLow, Vector256<short> bHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pb, i));
-                (Vector256<int> p0, Vector256<int> p1) = Vector256.Widen(aLow * bLow);
-                (Vector256<int> p2, Vector256<int> p3) = Vector256.Widen(aHigh * bHigh);
+                (Vector128<short> aLow, Vector128<short> aHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pa, i));
+                (Vector128<short> bLow, Vector128<short> bHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pb, i));
+                (Vector128<int> p0, Vector128<int> p1) = Vector128.Widen(aLow * bLow);
+                (Vector128<int> p2, Vector128<int> p3) = Vector128.Widen(aHigh * bHigh);
                 acc0 += p0 + p2;
                 acc1 += p1 + p3;
             }
 
-            sum = Vector256.Sum(acc0 + acc1);
+            sum = Vector128.Sum(acc0 + acc1);
         }
 
         for (; i < length; i++)
@@ -79,23 +79,23 @@ internal static class IntegerDotProducts
             }
 
             // Lanes hold at most MaxDimensions / 8 pair sums, so the total fits; add as uint to be safe near the limit.
-            sum = Vector256.Sum((acc0.AsUInt32() + acc1.AsUInt32()));
+            sum = Vector256.Sum(acc0.AsUInt32() + acc1.AsUInt32());
         }
-        else if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
+        else if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<byte>.Count)
         {
-            Vector256<uint> acc0 = default, acc1 = default;
-            for (; i + (nuint)Vector256<byte>.Count <= length; i += (nuint)Vector256<byte>.Count)
+            // Portable path (e.g. Arm64): x·y ≤ 255² = 65 025 fits a ushort; widen the products to uint before adding.
+            Vector128<uint> acc0 = default, acc1 = default;
+            for (; i + (nuint)Vector128<byte>.Count <= length; i += (nuint)Vector128<byte>.Count)
             {
-                // x·y ≤ 255² = 65 025 fits a ushort; widen the products to uint before adding.
-                (Vector256<ushort> aLow, Vector256<ushort> aHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pa, i));
-                (Vector256<ushort> bLow, Vector256<ushort> bHigh) = Vector256.Widen(Vector256.LoadUnsafe(ref pb, i));
-                (Vector256<uint> p0, Vector256<uint> p1) = Vector256.Widen(aLow * bLow);
-                (Vector256<uint> p2, Vector256<uint> p3) = Vector256.Widen(aHigh * bHigh);
+                (Vector128<ushort> aLow, Vector128<ushort> aHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pa, i));
+                (Vector128<ushort> bLow, Vector128<ushort> bHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref pb, i));
+                (Vector128<uint> p0, Vector128<uint> p1) = Vector128.Widen(aLow * bLow);
+                (Vector128<uint> p2, Vector128<uint> p3) = Vector128.Widen(aHigh * bHigh);
                 acc0 += p0 + p2;
                 acc1 += p1 + p3;
             }
 
-            sum = Vector256.Sum(acc0 + acc1);
+            sum = Vector128.Sum(acc0 + acc1);
         }
 
         for (; i < length; i++)
