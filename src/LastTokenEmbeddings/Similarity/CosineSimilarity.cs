@@ -3,7 +3,15 @@ using System.Runtime.InteropServices;
 
 namespace LastTokenEmbeddings.Similarity;
 
-/// <summary>Cosine similarity between embedding vectors.</summary>
+/// <summary>
+/// Cosine similarity between embedding vectors: per pair (<see cref="Compute"/>), as a score matrix, and as exact
+/// top-k search over an <see cref="EmbeddingMatrix"/> corpus.
+/// </summary>
+/// <remarks>
+/// The <see cref="EmbeddingMatrix"/> overloads compute the query × corpus product with a register-blocked,
+/// cache-tiled kernel (about as fast per core as TorchSharp's matmul on CPU) and use several threads when the work is
+/// large; their results do not depend on the number of threads. Inputs need not be normalised.
+/// </remarks>
 public static class CosineSimilarity
 {
     // Query rows scored together against one corpus tile: their scores fit a small buffer and they reuse the tile
