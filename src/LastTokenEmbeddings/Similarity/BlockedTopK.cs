@@ -73,14 +73,9 @@ internal static class BlockedTopK
 
         for (int q = 0; q < queryCount; q++)
         {
-            var merged = new List<SearchHit<TScore>>(chunkCount * k);
-            foreach (SearchHit<TScore>[][] hits in chunkHits)
-            {
-                merged.AddRange(hits[q]);
-            }
-
-            merged.Sort(TopKSelector<TScore>.CompareBestFirst);
-            results[q] = merged.GetRange(0, Math.Min(k, merged.Count)).ToArray();
+            SearchHit<TScore>[] merged = chunkHits.SelectMany(hits => hits[q]).ToArray();
+            Array.Sort(merged, TopKSelector<TScore>.CompareBestFirst);
+            results[q] = merged.Length > k ? merged[..k] : merged;
         }
 
         return results;

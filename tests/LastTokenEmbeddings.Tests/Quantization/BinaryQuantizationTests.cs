@@ -262,5 +262,6 @@ public class BinaryQuantizationTests
         Assert.That(() => BinaryQuantization.TopKRescored(queries, packed, (ScalarQuantizedMatrix<sbyte>)null!, 1), Throws.ArgumentNullException);
         Assert.That(BinaryQuantization.TopKRescored(queries, packed, ScalarQuantization.QuantizeInt8(corpus, ranges), 5)[0], Has.Length.EqualTo(2));
         Assert.That(BinaryQuantization.TopKRescored(EmbeddingMatrix.FromFlat(ReadOnlyMemory<float>.Empty, 2), packed, corpus, 5), Is.Empty);
+        Assert.That(BinaryQuantization.TopKRescored(queries, packed, corpus, int.MaxValue, int.MaxValue)[0], Has.Length.EqualTo(2), "k × multiplier saturates");
     }
 }

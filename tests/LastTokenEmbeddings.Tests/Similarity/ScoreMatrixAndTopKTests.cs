@@ -167,6 +167,19 @@ public class ScoreMatrixAndTopKTests
         Assert.That(hits.Select(h => h.Score), Is.EqualTo(new[] { 1f, MathF.Sqrt(0.5f), 0f }).Within(1e-6f));
     }
 
+    [Test]
+    public void The_largest_k_returns_every_row_sorted_on_the_parallel_path_too()
+    {
+        var random = new Random(4);
+        var queries = RandomMatrix(random, 1, 256);
+        var corpus = RandomMatrix(random, 20000, 256);
+        float[,] scores = CosineSimilarity.Matrix(queries, corpus);
+
+        SearchHit<float>[] hits = CosineSimilarity.TopK(queries, corpus, int.MaxValue)[0];
+
+        Assert.That(hits.Select(h => (h.Index, h.Score)), Is.EqualTo(BruteForceTopK(MatrixRow(scores, 0), int.MaxValue)));
+    }
+
     // Sizes that reach the serial path, the parallel-over-query-blocks path (>64 queries) and the
     // parallel-over-corpus-chunks path (one block, large corpus).
     [TestCase(1, 50, 16, 5)]
