@@ -6,11 +6,13 @@ using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
 /// <summary>
-/// Sets VER_FLG_WEAK on one version-needed entry (e.g. GLIBCXX_3.4.32) of ELF shared objects,
-/// only when the host's libstdc++ does not define that version. Writes a new file and renames
-/// it over the old one, so a hard link into the NuGet cache is never modified.
+/// Sets VER_FLG_WEAK on one version-needed entry (e.g. GLIBCXX_3.4.32) of ELF shared objects. Done for every
+/// Linux output whatever the build host has, because the app may run elsewhere (built on a newer image, run on
+/// Debian 12); where the runtime libstdc++ has the version the weak flag changes nothing. Writes a new file and
+/// renames it over the old one, so a hard link into the NuGet cache is never modified. Every read of the file is
+/// bounds-checked: an odd or truncated file gives a warning, never an exception out of the build.
 /// </summary>
-public sealed class WeakenElfVersionRequirement : Task
+public sealed class WeakenElfVersionRequirement : Microsoft.Build.Utilities.Task
 {
     private const uint ShtGnuVerneed = 0x6ffffffe;
     private const ushort VerFlagWeak = 0x2;
@@ -26,11 +28,6 @@ public sealed class WeakenElfVersionRequirement : Task
     /// <inheritdoc />
     public override bool Execute()
     {
-        if (HostProvides(VersionName))
-        {
-            Log.LogMessage(MessageImportance.Low, $"Host libstdc++ provides {VersionName}; nothing to patch.");
-            return true;
-        }
         foreach (var item in Files)
         {
             var path = item.GetMetadata("FullPath");
@@ -47,14 +44,14 @@ public sealed class WeakenElfVersionRequirement : Task
                     File.Move(temp, path);
                     // Keep the copy's timestamp so incremental builds see it as up to date and skip re-copying.
                     File.SetLastWriteTimeUtc(path, timestamp);
-                    Log.LogMessage(MessageImportance.High, $"LastTokenEmbeddings: marked {VersionName} weak in {path} (host libstdc++ lacks it).");
+                    Log.LogMessage(MessageImportance.Normal, $"LastTokenEmbeddings: marked {VersionName} weak in {path}.");
                 }
                 else
                 {
                     Log.LogMessage(MessageImportance.Low, $"{path}: {result}.");
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or OverflowException)
             {
                 Log.LogWarning($"LastTokenEmbeddings: could not patch {path}: {e.Message}");
             }
@@ -62,53 +59,51 @@ public sealed class WeakenElfVersionRequirement : Task
         return !Log.HasLoggedErrors;
     }
 
-    private static bool HostProvides(string versionName)
-    {
-        string[] candidates =
-        {
-            "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/aarch64-linux-gnu/libstdc++.so.6",
-            "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6", "/lib64/libstdc++.so.6", "/lib/libstdc++.so.6",
-        };
-        var needle = Encoding.ASCII.GetBytes(versionName + "\0");
-        foreach (var candidate in candidates)
-        {
-            if (File.Exists(candidate))
-                return IndexOf(File.ReadAllBytes(candidate), needle) >= 0;
-        }
-        return false; // unknown host: weakening an unmet requirement is harmless
-    }
-
     /// <summary>Result of <see cref="Weaken"/>.</summary>
     public enum PatchResult { Patched, AlreadyWeak, NotReferenced }
 
     /// <summary>Patches <paramref name="elf"/> in memory (ELF64 little-endian only).</summary>
+    /// <exception cref="InvalidDataException">Not an ELF64 little-endian file, or a header, section or version entry lies outside it.</exception>
     public static PatchResult Weaken(byte[] elf, string versionName)
     {
         if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F')
             throw new InvalidDataException("not an ELF file");
         if (elf[4] != 2 || elf[5] != 1)
             throw new InvalidDataException("only 64-bit little-endian ELF is supported");
-        var shoff = checked((int)U64(elf, 0x28));
+        var shoff = Offset(elf, U64(elf, 0x28), "section header table");
         int shentsize = U16(elf, 0x3A);
         int shnum = U16(elf, 0x3C);
+        if (shnum > 0 && shentsize < 64)
+            throw new InvalidDataException($"section header size {shentsize} is below the 64 bytes of ELF64");
+        // Each entry is at least 16 bytes, so no honest count exceeds this; a loop that never advances stays bounded.
+        var maxEntries = elf.Length / 16;
         for (var i = 0; i < shnum; i++)
         {
-            var sh = shoff + i * shentsize;
+            var sh = Offset(elf, (ulong)shoff + (ulong)i * (ulong)shentsize, "section header", 64);
             if (U32(elf, sh + 4) != ShtGnuVerneed) continue;
-            var verneedOffset = checked((int)U64(elf, sh + 24));
+            var verneedOffset = Offset(elf, U64(elf, sh + 24), ".gnu.version_r");
             var count = U32(elf, sh + 44);
-            var strtab = shoff + checked((int)U32(elf, sh + 40)) * shentsize;
-            var strOffset = checked((int)U64(elf, strtab + 24));
+            var link = U32(elf, sh + 40);
+            if (link >= shnum)
+                throw new InvalidDataException($"the version section links to section {link} of {shnum}");
+            var strtab = Offset(elf, (ulong)shoff + link * (ulong)shentsize, "string table header", 64);
+            var strOffset = Offset(elf, U64(elf, strtab + 24), "string table");
+            if (count > maxEntries)
+                throw new InvalidDataException($"{count} version-needed entries cannot fit in the file");
 
             var entry = verneedOffset;
             for (var n = 0; n < count; n++)
             {
+                Offset(elf, (ulong)entry, "version-needed entry", 16);
                 int auxCount = U16(elf, entry + 2);
-                var aux = entry + checked((int)U32(elf, entry + 8));
+                if (auxCount > maxEntries)
+                    throw new InvalidDataException($"{auxCount} version entries cannot fit in the file");
+                var aux = Offset(elf, (ulong)entry + U32(elf, entry + 8), "version entry");
                 for (var a = 0; a < auxCount; a++)
                 {
+                    Offset(elf, (ulong)aux, "version entry", 16);
                     var flags = U16(elf, aux + 4);
-                    var name = strOffset + checked((int)U32(elf, aux + 8));
+                    var name = Offset(elf, (ulong)strOffset + U32(elf, aux + 8), "version name", 1);
                     if (NameAt(elf, name) == versionName)
                     {
                         if ((flags & VerFlagWeak) != 0) return PatchResult.AlreadyWeak;
@@ -117,15 +112,24 @@ public sealed class WeakenElfVersionRequirement : Task
                         elf[aux + 5] = (byte)(patched >> 8);
                         return PatchResult.Patched;
                     }
-                    aux += checked((int)U32(elf, aux + 12));
+                    aux = Offset(elf, (ulong)aux + U32(elf, aux + 12), "next version entry", 0);
                 }
-                entry += checked((int)U32(elf, entry + 12));
+                entry = Offset(elf, (ulong)entry + U32(elf, entry + 12), "next version-needed entry", 0);
             }
         }
         return PatchResult.NotReferenced;
     }
 
-    private static ushort U16(byte[] b, int at) => (ushort)(b[at] | b[at + 1] << 8);
+    /// <summary><paramref name="offset"/> as an index, when <paramref name="length"/> bytes from it lie inside the file.</summary>
+    private static int Offset(byte[] elf, ulong offset, string what, int length = 0)
+    {
+        if (offset > (ulong)elf.Length || (ulong)elf.Length - offset < (ulong)length)
+            throw new InvalidDataException($"{what} at offset {offset} lies outside the {elf.Length}-byte file");
+        return (int)offset;
+    }
+
+    private static ushort U16(byte[] b, int at) =>
+        at >= 0 && at <= b.Length - 2 ? (ushort)(b[at] | b[at + 1] << 8) : throw new InvalidDataException($"read at offset {at} lies outside the {b.Length}-byte file");
     private static uint U32(byte[] b, int at) => (uint)(U16(b, at) | U16(b, at + 2) << 16);
     private static ulong U64(byte[] b, int at) => U32(b, at) | (ulong)U32(b, at + 4) << 32;
 
@@ -133,17 +137,5 @@ public sealed class WeakenElfVersionRequirement : Task
     {
         var end = Array.IndexOf(b, (byte)0, at);
         return end < 0 ? "" : Encoding.ASCII.GetString(b, at, end - at);
-    }
-
-    private static int IndexOf(byte[] haystack, byte[] needle)
-    {
-        for (var i = Array.IndexOf(haystack, needle[0]); i >= 0 && i <= haystack.Length - needle.Length;
-             i = Array.IndexOf(haystack, needle[0], i + 1))
-        {
-            var j = 1;
-            while (j < needle.Length && haystack[i + j] == needle[j]) j++;
-            if (j == needle.Length) return i;
-        }
-        return -1;
     }
 }
