@@ -10,9 +10,17 @@ namespace LastTokenEmbeddings.Checkpoints.Safetensors;
 /// then returns tensors that are views over the mapping, without copying, whenever the data is aligned.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The mapping is private (copy-on-write): writing into a returned tensor never changes the file, but is
 /// seen by other tensors read from the same file, so treat them as read-only. Returned tensors keep the
 /// mapping alive on their own, so disposing this object while they are in use is safe.
+/// </para>
+/// <para>
+/// The header is validated through an open handle and the file is then mapped by path; the mapped bytes are
+/// compared with the validated ones (the header and the file's last bytes), so a file replaced or rewritten in
+/// between is refused. A file must not be modified or truncated while it is loaded: pages of a truncated mapping
+/// raise SIGBUS when read, which no managed code can catch.
+/// </para>
 /// </remarks>
 public sealed class SafetensorsFile : IDisposable
 {
@@ -51,6 +59,9 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>The header's <c>__metadata__</c> entries; empty if it has none.</summary>
     public IReadOnlyDictionary<string, string> Metadata => _header.Metadata;
 
+    /// <summary>Test hook: runs between validating the header and mapping the file (to replace the file there).</summary>
+    internal static Action<string>? BeforeMapping { get; set; }
+
     /// <summary>Validates the file at <paramref name="path"/> completely, then memory-maps it.</summary>
     /// <param name="path">The safetensors file.</param>
     /// <returns>The open file; dispose it when done.</returns>
@@ -60,13 +71,24 @@ public sealed class SafetensorsFile : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
 
-        long fileLength;
-        SafetensorsHeader header;
         try
         {
+            // The handle stays open while mapping, so the bytes it reads can be compared with the mapping's.
             using var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-            fileLength = RandomAccess.GetLength(handle);
-            header = SafetensorsHeader.Read(fullPath, handle, fileLength);
+            var fileLength = RandomAccess.GetLength(handle);
+            var header = SafetensorsHeader.Read(fullPath, handle, fileLength);
+            BeforeMapping?.Invoke(fullPath);
+            var file = Map(fullPath, fileLength, header);
+            try
+            {
+                file.VerifyMappingMatches(handle);
+                return file;
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -76,8 +98,38 @@ public sealed class SafetensorsFile : IDisposable
         {
             throw new SafetensorsFormatException(fullPath, $"cannot read the file: {ex.Message}", innerException: ex);
         }
+    }
 
-        return Map(fullPath, fileLength, header);
+    /// <summary>
+    /// Checks that every mapping shows the bytes read through <paramref name="handle"/>: the header and the last
+    /// bytes of the file, and that the file still has the validated length.
+    /// </summary>
+    private void VerifyMappingMatches(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (RandomAccess.GetLength(handle) != FileLength)
+            throw new SafetensorsFormatException(FilePath, "the file changed size while it was being opened; files must not be modified while loaded");
+        var maps = _typedMaps.Values.Append(_byteMap).OfType<Tensor>().ToList();
+        foreach (var map in maps)
+        {
+            var mappedBytes = map.shape[0] * map.ElementSize;
+            var elementSize = map.ElementSize;
+            var headLength = Math.Min(_header.DataStart, mappedBytes) / elementSize * elementSize;
+            var tailLength = Math.Min(64 * 1024, mappedBytes - headLength) / elementSize * elementSize;
+            Compare(map, handle, 0, headLength);
+            Compare(map, handle, mappedBytes - tailLength, tailLength);
+        }
+    }
+
+    private void Compare(Tensor map, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length)
+    {
+        if (length <= 0)
+            return;
+        var elementSize = map.ElementSize;
+        using var window = map.narrow(0, offset / elementSize, length / elementSize);
+        var mapped = window.bytes;
+        var read = new byte[mapped.Length];
+        if (RandomAccess.Read(handle, read, offset) != read.Length || !mapped.SequenceEqual(read))
+            throw new SafetensorsFormatException(FilePath, "the mapped file differs from the validated one (replaced or rewritten while opening); files must not be modified while loaded");
     }
 
     private static SafetensorsFile Map(string path, long fileLength, SafetensorsHeader header)
