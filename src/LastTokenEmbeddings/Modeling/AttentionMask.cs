@@ -30,6 +30,31 @@ internal static class AttentionMask
         segments.unsqueeze(2).eq(segments.unsqueeze(1)).logical_and(segments.ne(Scalars.Zero).unsqueeze(1));
 
     /// <summary>
+    /// The mask of queries <c>[queryStart, queryEnd)</c> against keys <c>[keyStart, keyEnd)</c>, with the rules of
+    /// <see cref="Build"/>: [batch, 1, queries, keys].
+    /// </summary>
+    /// <param name="segments">[batch, seq] sequence labels, 0 for padding.</param>
+    /// <param name="queryStart">First query position.</param>
+    /// <param name="queryEnd">One past the last query position.</param>
+    /// <param name="keyStart">First key position.</param>
+    /// <param name="keyEnd">One past the last key position.</param>
+    /// <param name="slidingWindow">Window length, or <see langword="null"/>.</param>
+    public static Tensor Block(Tensor segments, long queryStart, long queryEnd, long keyStart, long keyEnd, int? slidingWindow)
+    {
+        using var scope = NewDisposeScope();
+        var i = Scalars.Arange(queryStart, queryEnd, 1, segments.device).unsqueeze(1);
+        var j = Scalars.Arange(keyStart, keyEnd, 1, segments.device).unsqueeze(0);
+        var allowed = Causal(i, j);
+        if (slidingWindow is { } window)
+            allowed = allowed.logical_and(Window(i, j, window));
+        var querySegments = segments[TensorIndex.Colon, TensorIndex.Slice(queryStart, queryEnd)];
+        var keySegments = segments[TensorIndex.Colon, TensorIndex.Slice(keyStart, keyEnd)];
+        var same = querySegments.unsqueeze(2).eq(keySegments.unsqueeze(1)).logical_and(keySegments.ne(Scalars.Zero).unsqueeze(1));
+        var mask = allowed.unsqueeze(0).logical_and(same).logical_or(i.eq(j).unsqueeze(0));
+        return mask.unsqueeze(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The mask for a batch: causal, windowed when <paramref name="slidingWindow"/> is set, within one sequence
     /// (padding hidden, packed sequences kept apart). Every token may attend itself, so padded query rows stay
     /// finite (they are discarded later) instead of producing NaN that would leak through 0 × NaN in the next layer.

@@ -64,11 +64,36 @@ internal sealed class DecoderAttention : nn.Module<Tensor, AttentionInputs, Tens
             k = k.repeat_interleave(heads / kvHeads, dim: 1);
             v = v.repeat_interleave(heads / kvHeads, dim: 1);
         }
-        var mask = inputs.MaskFor(slidingWindow);
-        var attended = mask is null
-            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
-            : nn.functional.scaled_dot_product_attention(q, k, v, mask);
+        Tensor attended;
+        if (inputs.IsPlainCausal(slidingWindow))
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        else if (inputs.QueryBlock is { } block)
+            attended = AttendInBlocks(q, k, v, inputs.Segments, block);
+        else
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, inputs.MaskFor(slidingWindow));
         var merged = attended.transpose(1, 2).reshape(batch, length, heads * headDim);
         return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Masked attention one block of queries at a time: each block attends only the keys its window can reach, with
+    /// a mask built for that block, so nothing [seq, seq]-sized is ever allocated. Same result as the whole mask.
+    /// </summary>
+    private Tensor AttendInBlocks(Tensor q, Tensor k, Tensor v, Tensor segments, int block)
+    {
+        var length = q.shape[2];
+        var outputs = new List<Tensor>();
+        for (long start = 0; start < length; start += block)
+        {
+            var end = Math.Min(start + block, length);
+            var keyStart = slidingWindow is { } window ? Math.Max(0, start - window + 1) : 0;
+            using var scope = NewDisposeScope();
+            var mask = AttentionMask.Block(segments, start, end, keyStart, end, slidingWindow);
+            var queries = q[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(start, end)];
+            var keys = k[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(keyStart, end)];
+            var values = v[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(keyStart, end)];
+            outputs.Add(nn.functional.scaled_dot_product_attention(queries, keys, values, mask).MoveToOuterDisposeScope());
+        }
+        return cat(outputs, dim: 2);
     }
 }

@@ -105,22 +105,32 @@ internal sealed class DecoderModel : nn.Module<Tensor, Tensor, Tensor>
         return (counted - Scalars.One - countBeforeStart).clamp_min_(Scalars.Zero).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Sequences longer than this attend in query blocks when they need a mask (see <see cref="AttentionInputs.QueryBlock"/>).</summary>
+    internal static int BlockedAttentionThreshold { get; set; } = 2048;
+
+    /// <summary>Query block of long masked attention: its mask and scores are [block, window + block], not [seq, seq].</summary>
+    internal static int AttentionQueryBlock { get; set; } = 512;
+
     /// <summary>
     /// The masks the layers need. Plain causal SDPA (no mask) is exact, and faster, for a layer whose window covers
     /// the sequence when each row holds one sequence and padding, if any, is on the right: real tokens then never
-    /// see a padded key, as every pad comes after them. Windows shorter than the sequence get a mask each.
+    /// see a padded key, as every pad comes after them. Short sequences get whole masks; long ones get none and
+    /// attend block by block, so memory grows linearly with the length.
     /// </summary>
     private AttentionInputs BuildAttentionInputs(Tensor segments, Tensor cos, Tensor sin)
     {
         var length = segments.shape[1];
+        var causalFriendly = IsCausalFriendly(segments);
         var windowMasks = new Dictionary<int, Tensor>();
+        if (length > BlockedAttentionThreshold)
+            return new AttentionInputs(cos, sin, segments, causalFriendly, null, windowMasks, AttentionQueryBlock);
         foreach (var window in distinctWindows)
         {
             if (length > window)
                 windowMasks[window] = AttentionMask.Build(segments, window);
         }
-        var fullLayersNeedMask = config.LayerSlidingWindows.Any(window => window is null || length <= window) && !IsCausalFriendly(segments);
-        return new AttentionInputs(cos, sin, fullLayersNeedMask ? AttentionMask.Build(segments, slidingWindow: null) : null, windowMasks);
+        var fullLayersNeedMask = config.LayerSlidingWindows.Any(window => window is null || length <= window) && !causalFriendly;
+        return new AttentionInputs(cos, sin, segments, causalFriendly, fullLayersNeedMask ? AttentionMask.Build(segments, slidingWindow: null) : null, windowMasks, null);
     }
 
     /// <summary>Whether every row holds one sequence, right-padded if at all.</summary>
