@@ -41,16 +41,43 @@ public static class MklFastPath
 
     private static string Apply()
     {
-        if (!Enabled) return "disabled";
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return "not Linux x64";
-        if (!Avx2.IsSupported) return "CPU lacks AVX2";
-        if (!IsAmd()) return "not an AMD CPU (MKL already picks its fast kernels)";
-        var path = FindShim();
-        if (path is null) return $"{ShimFileName} not found next to the application";
+        var linuxX64 = OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        var reason = WhyNot(Enabled, linuxX64, linuxX64 && Avx2.IsSupported, linuxX64 && IsAmd(), linuxX64 ? FindShim() : null);
+        if (reason is not null) return reason;
+        var path = FindShim()!;
         var handle = DlOpen(path, RtldNow | RtldGlobal);
         if (handle == IntPtr.Zero) return $"dlopen({path}) failed";
         IsActive = true;
         return "active";
+    }
+
+    /// <summary>Why the shim must not be loaded on such a host, or <see langword="null"/> when it should be.</summary>
+    internal static string? WhyNot(bool enabled, bool linuxX64, bool avx2, bool amd, string? shimPath) =>
+        !enabled ? "disabled"
+        : !linuxX64 ? "not Linux x64"
+        : !avx2 ? "CPU lacks AVX2"
+        : !amd ? "not an AMD CPU (MKL already picks its fast kernels)"
+        : shimPath is null ? $"{ShimFileName} not found next to the application"
+        : null;
+
+    /// <summary>
+    /// The code branch oneMKL dispatches to (its <c>mkl_serv_cpu_detect()</c>: 0 is the generic branch, higher values
+    /// AVX2/AVX-512 kernels), or <see langword="null"/> when libtorch's MKL is not loaded or not on Linux x64.
+    /// </summary>
+    internal static int? MklCodeBranch()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            return null;
+        if (!NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), "mkl_serv_cpu_detect", out var detect))
+        {
+            var torch = AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "TorchSharp") ? DlOpen("libtorch_cpu.so", RtldNow | 0x4 /* RTLD_NOLOAD */) : IntPtr.Zero;
+            if (torch == IntPtr.Zero || !NativeLibrary.TryGetExport(torch, "mkl_serv_cpu_detect", out detect))
+                return null;
+        }
+        unsafe
+        {
+            return ((delegate* unmanaged<int>)detect)();
+        }
     }
 
     private static bool IsAmd()

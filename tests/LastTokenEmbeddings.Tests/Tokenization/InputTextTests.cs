@@ -110,7 +110,6 @@ public class InputTextTests
         Assert.That(truncated, Has.Length.EqualTo(4096));
         Assert.That(truncated[^1], Is.EqualTo(Tok.EosId!.Value));
         Assert.That(ex!.TokenCount, Is.InRange(count + 6, count + 10));
-        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)));
         TestContext.Out.WriteLine($"1 MB: {count} tokens, three passes in {watch.Elapsed.TotalSeconds:F1} s");
     }
 
