@@ -49,4 +49,49 @@ public class InfoCommandTests
         Assert.That(Path.GetFullPath(json.GetProperty("model").GetString()!), Is.EqualTo(Path.GetFullPath(TestPaths.FixtureDirectory)));
         Assert.That(run.StderrLines, Has.Length.EqualTo(1).And.One.Contains("tiny-mistral"), "a one-line note says which model is used");
     }
+
+    [Test]
+    public async Task A_checkpoint_missing_a_tensor_fails_info_naming_the_tensor()
+    {
+        using var variant = new Checkpoints.FixtureRewriter().Config().Weights((name, t) => name == "model.layers.1.mlp.up_proj.weight" ? [] : [(name, t)]);
+        var run = await Lte.Run("info", "--model", variant.Directory);
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.Stdout, Is.Empty);
+        Assert.That(run.StderrLines.Single(), Does.StartWith("lte: error:").And.Contain("model.layers.1.mlp.up_proj.weight").And.Contain("missing"));
+    }
+
+    [Test]
+    public async Task A_config_disagreeing_with_the_shapes_fails_info_naming_the_tensor()
+    {
+        using var variant = new Checkpoints.FixtureRewriter().Config(c => c["intermediate_size"] = 96).Weights();
+        var run = await Lte.Run("info", "--model", variant.Directory, "--format", "json");
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.StderrLines.Single(), Does.Contain("model.layers.0.mlp.gate_proj.weight").And.Contain("[128, 64]").And.Contain("[96, 64]"));
+    }
+
+    [Test]
+    public async Task An_unexpected_tensor_fails_info()
+    {
+        using var variant = new Checkpoints.FixtureRewriter().Config().Weights(extra: [("model.layers.0.self_attn.q_proj.bias", TorchSharp.torch.zeros(64))]);
+        var run = await Lte.Run("info", "--model", variant.Directory);
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.StderrLines.Single(), Does.Contain("model.layers.0.self_attn.q_proj.bias").And.Contain("unexpected tensor"));
+    }
+
+    [Test]
+    public async Task Info_reports_the_family_declared_settings_and_chosen_dtype()
+    {
+        var json = (await Lte.Run("info", "--model", TestPaths.Fixture("tiny-qwen3-embedding"), "--format", "json")).Json();
+        Assert.That(json.GetProperty("family").GetString(), Is.EqualTo("qwen3"));
+        Assert.That(json.GetProperty("qkNorm").GetBoolean(), Is.True);
+        var declared = json.GetProperty("declared");
+        Assert.That(declared.GetProperty("pooling").GetString(), Is.EqualTo("lasttoken"));
+        Assert.That(declared.GetProperty("normalize").GetBoolean(), Is.True);
+        Assert.That(declared.GetProperty("maxSeqLength").GetInt32(), Is.EqualTo(8192));
+        Assert.That(declared.GetProperty("prompts").GetProperty("query").GetString(), Does.StartWith("Instruct: "));
+        var f32 = (await Lte.OnFixture("info", "--dtype", "float32", "--format", "json")).Json();
+        Assert.That((f32.GetProperty("computeDType").GetString(), f32.GetProperty("computeDTypeReason").GetString()), Is.EqualTo(("float32", "requested")));
+        var auto = (await Lte.OnFixture("info", "--format", "json")).Json();
+        Assert.That(auto.GetProperty("computeDTypeReason").GetString(), Does.StartWith("auto: "));
+    }
 }
