@@ -30,7 +30,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
         var pooling = resolved.Pooling!;
         if (pooling.Layer is { } layer && (layer < 0 || layer > config.NumHiddenLayers))
             throw new ArgumentOutOfRangeException(nameof(requested), layer, $"Pooling layer must lie in [0, {config.NumHiddenLayers}] for this model.");
-        if (pooling is LastTokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
+        if (pooling is LastTokenLogitsPooling or TokenLogitsPooling && !shared.Decoder.HasLanguageModelHead)
             throw new InvalidOperationException(
                 $"'{modelId}' is a bare {config.Family}Model checkpoint without lm_head; last-token-logits pooling needs a {config.Family}ForCausalLM checkpoint.");
         var pooledDimension = pooling.OutputDimension(config);

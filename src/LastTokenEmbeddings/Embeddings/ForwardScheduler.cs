@@ -247,7 +247,7 @@ internal sealed class ForwardScheduler
         var rowHidden = decoder.Model.Forward(ids, segments, pooling.Layer ?? decoder.Config.NumHiddenLayers);
         var (hidden, mask) = batch.IsPacked ? batch.PerText(rowHidden) : (rowHidden, segments.ne(Scalars.Zero));
         var count = batch.TextIndices.Length;
-        var pooled = pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits));
+        var pooled = pooling.Pool(new PoolingContext(hidden, mask, decoder.ComputeLogits, decoder.ComputeTokenLogits));
         var expected = pooling.OutputDimension(decoder.Config);
         if (pooled.dim() != 2 || pooled.shape[0] != count || pooled.shape[1] != expected)
             throw new InvalidOperationException(

@@ -65,8 +65,26 @@ internal sealed class DecoderForCausalLM : nn.Module<Tensor, Tensor, Tensor>
             return lm_head.forward(hidden);
         if (tiedHead)
             return nn.functional.linear(hidden, model.EmbeddingWeight);
-        throw new InvalidOperationException(
-            $"The checkpoint in '{Checkpoint.Directory}' is a bare {Config.Family}Model (no lm_head), so logits are unavailable; " +
-            "use a hidden-state pooling such as last-token hidden or mean.");
+        throw NoHead();
     }
+
+    /// <summary>Logits of <paramref name="tokenIds"/> only (rows of the LM head), for hidden states [..., hidden].</summary>
+    /// <param name="hidden">Final normed hidden states.</param>
+    /// <param name="tokenIds">Vocabulary ids whose logits are wanted.</param>
+    /// <returns>Logits [..., tokenIds.Length] in the compute dtype.</returns>
+    /// <exception cref="InvalidOperationException">The checkpoint has no LM head.</exception>
+    public Tensor ComputeTokenLogits(Tensor hidden, long[] tokenIds)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        using var inference = inference_mode();
+        var head = lm_head?.weight ?? (tiedHead ? model.EmbeddingWeight : throw NoHead());
+        using var scope = NewDisposeScope();
+        var rows = head.index_select(0, tensor(tokenIds).to(head.device));
+        return nn.functional.linear(hidden, rows).MoveToOuterDisposeScope();
+    }
+
+    private InvalidOperationException NoHead() => new(
+        $"The checkpoint in '{Checkpoint.Directory}' is a bare {Config.Family}Model (no lm_head), so logits are unavailable; " +
+        "use a hidden-state pooling such as last-token hidden or mean.");
 }

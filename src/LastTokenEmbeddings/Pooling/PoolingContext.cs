@@ -7,12 +7,14 @@ namespace LastTokenEmbeddings.Pooling;
 public sealed class PoolingContext
 {
     private readonly Func<Tensor, Tensor> computeLogits;
+    private readonly Func<Tensor, long[], Tensor> computeTokenLogits;
 
-    internal PoolingContext(Tensor hiddenStates, Tensor attentionMask, Func<Tensor, Tensor> computeLogits)
+    internal PoolingContext(Tensor hiddenStates, Tensor attentionMask, Func<Tensor, Tensor> computeLogits, Func<Tensor, long[], Tensor> computeTokenLogits)
     {
         HiddenStates = hiddenStates;
         AttentionMask = attentionMask;
         this.computeLogits = computeLogits;
+        this.computeTokenLogits = computeTokenLogits;
     }
 
     /// <summary>Hidden states [batch, seq, hidden] of the strategy's layer, in the compute dtype.</summary>
@@ -41,4 +43,17 @@ public sealed class PoolingContext
     /// <param name="finalHidden">Rows of the final normed hidden states (only those needed).</param>
     /// <exception cref="InvalidOperationException">The checkpoint has no LM head.</exception>
     public Tensor ComputeLogits(Tensor finalHidden) => computeLogits(finalHidden);
+
+    /// <summary>
+    /// Logits of the given vocabulary ids only [..., ids], from the matching rows of the LM head: what a yes/no
+    /// reranker needs, without a vocabulary-sized row.
+    /// </summary>
+    /// <param name="finalHidden">Rows of the final normed hidden states.</param>
+    /// <param name="tokenIds">The vocabulary ids.</param>
+    /// <exception cref="InvalidOperationException">The checkpoint has no LM head.</exception>
+    public Tensor ComputeLogits(Tensor finalHidden, IReadOnlyList<int> tokenIds)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        return computeTokenLogits(finalHidden, tokenIds.Select(id => (long)id).ToArray());
+    }
 }
