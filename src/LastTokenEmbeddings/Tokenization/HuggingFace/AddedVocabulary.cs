@@ -15,14 +15,18 @@ internal sealed class AddedVocabulary
     private readonly Dictionary<string, int> _idByContent;
     private readonly Dictionary<int, AddedTokenSpec> _tokenById;
     private readonly HashSet<string> _special;
+    private readonly Dictionary<int, string> _normalizedForms;
     private readonly Trie _raw;
     private readonly Trie _normalized;
 
-    private AddedVocabulary(Dictionary<string, int> idByContent, Dictionary<int, AddedTokenSpec> tokenById, HashSet<string> special, Trie raw, Trie normalized)
+    private AddedVocabulary(
+        Dictionary<string, int> idByContent, Dictionary<int, AddedTokenSpec> tokenById, HashSet<string> special,
+        Dictionary<int, string> normalizedForms, Trie raw, Trie normalized)
     {
         _idByContent = idByContent;
         _tokenById = tokenById;
         _special = special;
+        _normalizedForms = normalizedForms;
         _raw = raw;
         _normalized = normalized;
     }
@@ -32,6 +36,13 @@ internal sealed class AddedVocabulary
     public int? IdOf(string content) => _idByContent.TryGetValue(content, out var id) ? id : null;
 
     public AddedTokenSpec? TokenOf(int id) => _tokenById.TryGetValue(id, out var token) ? token : null;
+
+    /// <summary>
+    /// The library's <c>simple_id_to_token</c>: the normalized form of a normalized token when it differs from the
+    /// content (so that a decoder can undo the normalization), else the content.
+    /// </summary>
+    public string? TokenStringOf(int id) =>
+        _normalizedForms.TryGetValue(id, out var form) ? form : _tokenById.TryGetValue(id, out var token) ? token.Content : null;
 
     /// <summary>Whether the token with this content was ever added as special (the library never unmarks one).</summary>
     public bool IsSpecialContent(string content) => _special.Contains(content);
@@ -198,16 +209,19 @@ internal sealed class AddedVocabulary
         {
             var raw = new Trie();
             var normalized = new Trie();
+            var forms = new Dictionary<int, string>();
             foreach (var (id, token) in _tokenById.OrderBy(pair => pair.Key))
             {
                 string form = token.Normalized && normalizer is not null ? normalizer.Normalize(token.Content) : token.Content;
                 if (form.Length == 0)
                     throw fail($"added token '{JsonField.Shorten(token.Content)}' normalizes to the empty string.");
+                if (form != token.Content)
+                    forms[id] = form;
                 var trie = token.Normalized ? normalized : raw;
                 if (!trie.Add(form, id))
                     throw fail($"added token '{JsonField.Shorten(token.Content)}' is matched by the same text as another added token.");
             }
-            return new AddedVocabulary(_idByContent, _tokenById, _special, raw, normalized);
+            return new AddedVocabulary(_idByContent, _tokenById, _special, forms, raw, normalized);
         }
     }
 

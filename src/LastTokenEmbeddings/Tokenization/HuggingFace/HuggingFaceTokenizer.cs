@@ -278,13 +278,19 @@ internal sealed class HuggingFaceTokenizer
         return _added.IdOf(token) ?? (_vocab.TryGetValue(token, out var id) ? id : null);
     }
 
-    /// <summary>The token string of an id (an added token's content, else the vocabulary entry).</summary>
-    public string? IdToToken(int id) => _added.TokenOf(id)?.Content ?? (_idToToken.TryGetValue(id, out var token) ? token : null);
+    /// <summary>
+    /// The token string of an id, as the library's <c>id_to_token</c>: an added token (in its normalized form when it
+    /// is a normalized token that the normalizer changes), else the vocabulary entry.
+    /// </summary>
+    public string? IdToToken(int id) => _added.TokenStringOf(id) ?? (_idToToken.TryGetValue(id, out var token) ? token : null);
 
     /// <summary>Whether the id is a special added token.</summary>
     public bool IsSpecial(int id) => _added.TokenOf(id) is { } token && _added.IsSpecialContent(token.Content);
 
-    /// <summary>The library's <c>decode</c>: unknown ids are dropped, special tokens too when asked, then the decoder runs.</summary>
+    /// <summary>
+    /// The library's <c>decode</c>: unknown ids are dropped, special tokens too when asked (recognised by their
+    /// token string, as the library does), then the decoder runs; without a decoder the tokens are joined by spaces.
+    /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(ids);

@@ -14,8 +14,6 @@ namespace LastTokenEmbeddings.Tokenization.HuggingFace;
 /// <item>characters outside the BMP: .NET classes such as <c>\p{L}</c> look at single UTF-16 code units, so a
 /// surrogate pair never counts as a letter. Texts with surrogate pairs are matched on a copy where each pair is
 /// replaced by one BMP character of the same Unicode category (see <see cref="StandIns"/>);</item>
-/// <item>case-insensitive groups: Oniguruma folds <c>ſ</c> (U+017F) to <c>s</c>, .NET does not; literal s/S in
-/// <c>(?i:...)</c> groups are widened to include it;</item>
 /// <item><c>^</c> and <c>$</c> are line anchors in Oniguruma's default syntax (<see cref="RegexOptions.Multiline"/>);</item>
 /// <item>an empty match right after the previous match is skipped, as onig's iterator does.</item>
 /// </list>
@@ -72,17 +70,16 @@ internal sealed class TextPattern
     public static TextPattern FromRegex(string pattern, string filePath, string fieldPath)
     {
         CheckPortable(pattern, filePath, fieldPath);
-        var translated = WidenCaseInsensitiveS(pattern);
         const RegexOptions options = RegexOptions.Multiline | RegexOptions.CultureInvariant;
         Regex regex;
         try
         {
-            regex = new Regex(translated, options | RegexOptions.NonBacktracking, MatchTimeout);
+            regex = new Regex(pattern, options | RegexOptions.NonBacktracking, MatchTimeout);
         }
         catch (NotSupportedException)
         {
             // Lookarounds and backreferences: backtracking engine, bounded by the match timeout.
-            regex = Compile(translated, options, filePath, fieldPath);
+            regex = Compile(pattern, options, filePath, fieldPath);
         }
         catch (ArgumentException e)
         {
@@ -147,54 +144,6 @@ internal sealed class TextPattern
             }
         }
         return false;
-    }
-
-    /// <summary>
-    /// Inside <c>(?i:...)</c> groups without nested groups, adds U+017F wherever s or S is a literal, because
-    /// Oniguruma's case folding maps it to s (the Qwen and Llama 3 patterns start with <c>(?i:'s|'t|...)</c>).
-    /// </summary>
-    private static string WidenCaseInsensitiveS(string pattern)
-    {
-        if (!pattern.Contains("(?i:", StringComparison.Ordinal))
-            return pattern;
-        var output = new StringBuilder(pattern.Length + 8);
-        int i = 0;
-        while (i < pattern.Length)
-        {
-            int start = pattern.IndexOf("(?i:", i, StringComparison.Ordinal);
-            if (start < 0 || (start > 0 && pattern[start - 1] == '\\'))
-            {
-                output.Append(pattern, i, pattern.Length - i);
-                break;
-            }
-            output.Append(pattern, i, start + 4 - i);
-            int j = start + 4;
-            bool inClass = false;
-            var group = new StringBuilder();
-            bool simple = true;
-            for (; j < pattern.Length; j++)
-            {
-                char c = pattern[j];
-                if (c == '\\' && j + 1 < pattern.Length)
-                {
-                    group.Append(c).Append(pattern[j + 1]);
-                    j++;
-                    continue;
-                }
-                if (c == '[') inClass = true;
-                else if (c == ']') inClass = false;
-                else if (c == '(' && !inClass) simple = false;
-                else if (c == ')' && !inClass) break;
-                if (c is 's' or 'S')
-                    group.Append(inClass ? "sS\u017F" : "[sS\u017F]");
-                else
-                    group.Append(c);
-            }
-            // Nested groups: leave the group as written rather than guess at its structure.
-            output.Append(simple ? group.ToString() : pattern.AsSpan(start + 4, j - start - 4));
-            i = j;
-        }
-        return output.ToString();
     }
 
     /// <summary>

@@ -51,6 +51,16 @@ internal static class HuggingFaceFixtures
             .ToList();
     }
 
+    /// <summary>Oracle/oracle-cases.json beside these tests: what the tokenizers library itself returned (see generate-oracle-cases.js).</summary>
+    public static string OracleCasesPath
+    {
+        get
+        {
+            string fixtures = Path.GetDirectoryName(TestPaths.FixtureDirectory)!; // tests/fixtures
+            return Path.Combine(Path.GetDirectoryName(fixtures)!, "LastTokenEmbeddings.Tests", "Tokenization", "HuggingFace", "Oracle", "oracle-cases.json");
+        }
+    }
+
     /// <summary>PrefixIds + Encode(text) + SuffixIds: transformers' <c>tokenizer(text).input_ids</c>.</summary>
     public static int[] WithSpecialTokens(this HuggingFaceTokenizer tokenizer, string text) =>
         [.. tokenizer.PrefixIds, .. tokenizer.Encode(text), .. tokenizer.SuffixIds];
