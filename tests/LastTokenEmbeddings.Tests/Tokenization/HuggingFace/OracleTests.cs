@@ -101,6 +101,17 @@ public class OracleTests
         }
     }
 
+    [TestCase("tiny-qwen3")]
+    [TestCase("tiny-llama")]
+    public void Special_tokens_as_text_match_the_library_with_encode_special_tokens(string fixture)
+    {
+        foreach (var item in Oracle.Value["splitSpecialTokens"]![fixture]!.AsArray())
+        {
+            string text = TextOf(item!["text"]!);
+            Assert.That(Fixture(fixture).Encode(text, parseSpecialTokens: false), Is.EqualTo(Ids(item["ids"])), text);
+        }
+    }
+
     private static IEnumerable<TestCaseData> SyntheticCases()
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(HuggingFaceFixtures.OracleCasesPath));

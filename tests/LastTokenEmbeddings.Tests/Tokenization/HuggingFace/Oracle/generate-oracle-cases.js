@@ -304,6 +304,42 @@ const fixtureTexts = [
   { prefix: '', repeat: '!?', times: 2000, suffix: '' }, { prefix: '', repeat: '𝐀', times: 500, suffix: '' },
 ];
 
+// Seeded random texts mixing scripts, digits, punctuation, white space of every kind, emoji, combining marks
+// and pieces of special tokens: a differential check of the regex, normalizer and BPE paths.
+function randomTexts(count, seed) {
+  let state = seed >>> 0;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const pick = (items) => items[Math.floor(next() * items.length)];
+  const alphabets = [
+    'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789', ' ', ' ', ' ', '  ', '\t', '\n', '\r\n', '\u00a0\u2009\u3000\u2028\u0085\u000b\u000c',
+    ".,;:!?'\"()[]{}<>/\\|-_+=*&^%$#@~`", "'s 're 'LL 'S 'Ve", 'éèêëàâäôöûüçñßøåæœ', '\u0301\u0300\u0308\u0327\u0323\u20dd',
+    'αβγδεζηθΑΒΓΔ', 'абвгдежзАБВГ', '一二三四五六七八九十中文字', 'あいうえおカキクケコ', '가나다라마바사', 'ابتثجحخ', 'אבגדהוז', 'अआइईउऊक्षि',
+    '٠١٢٣٤٥٦٧٨٩', '½¾①②Ⅻ', '€$£¥₹', '🦙👍🏽🇩🇪👨‍👩‍👧🎉', '𝐀𝐁𝐂𝑥𝑦', '𠀀𠀁𠀂', '\ufeff\u200b\u200d', '<|im_end|>', '</s>', '<s>', '<|endoftext|>', '<think>',
+  ];
+  const texts = [];
+  for (let i = 0; i < count; i++) {
+    let text = '';
+    const pieces = 1 + Math.floor(next() * 12);
+    for (let j = 0; j < pieces; j++) {
+      const alphabet = [...pick(alphabets)];
+      const length = alphabet.length > 6 && next() < 0.5 ? 1 + Math.floor(next() * 6) : 1;
+      for (let k = 0; k < length; k++) text += alphabet.length > 8 ? pick(alphabet) : alphabet.join('');
+    }
+    texts.push(text);
+  }
+  return texts;
+}
+
+// The library's encode_special_tokens (transformers' split_special_tokens) is not exposed by the Node binding;
+// for texts whose special-token matches overlap nothing else it equals special tokens that never match. Their
+// content is replaced by text that never occurs (not removed: that would renumber the tokens after them).
+function withoutSpecialAddedTokens(file) {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const t of json.added_tokens) if (t.special) t.content = '\u0001never-' + t.id;
+  return Tokenizer.fromString(JSON.stringify(json));
+}
+const splitSpecialTexts = ['a<|im_end|>b', 'x</s>y', '<s>hello</s>', '<|endoftext|> <|im_start|>user\nhi<|im_end|>', '<tool_call> </s> <think>'];
+
 (async () => {
   const out = {
     generator: 'tokenizers (the Rust library through its Node binding) ' + require('tokenizers/package.json').version,
@@ -312,7 +348,12 @@ const fixtureTexts = [
   // tiny-qwen3-embedding and tiny-mistral share these vocabularies; their own references cover the rest.
   for (const name of ['tiny-qwen3', 'tiny-llama']) {
     const tokenizer = Tokenizer.fromFile(path.join(fixtures, name, 'tokenizer.json'));
-    out.fixtures[name] = await run(tokenizer, fixtureTexts, name.startsWith('tiny-qwen') ? [[151644, 872, 198, 151645, 151643]] : [[1, 22557, 1526, 28808, 2], [1, 243, 162, 169, 156]]);
+    out.fixtures[name] = await run(tokenizer, [...fixtureTexts, ...randomTexts(250, name.length * 7919)], name.startsWith('tiny-qwen') ? [[151644, 872, 198, 151645, 151643]] : [[1, 22557, 1526, 28808, 2], [1, 243, 162, 169, 156]]);
+  }
+  out.splitSpecialTokens = {};
+  for (const name of ['tiny-qwen3', 'tiny-llama']) {
+    out.splitSpecialTokens[name] = (await run(withoutSpecialAddedTokens(path.join(fixtures, name, 'tokenizer.json')), splitSpecialTexts)).cases
+      .map((c) => ({ text: c.text, ids: c.ids }));
   }
   for (const spec of synthetic) {
     const tokenizer = Tokenizer.fromString(JSON.stringify(spec.tokenizer));
