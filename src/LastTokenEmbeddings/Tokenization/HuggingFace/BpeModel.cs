@@ -61,6 +61,19 @@ internal sealed class BpeModel
 
     public static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
 
+    /// <summary>
+    /// Hashes pair keys well: <see cref="long.GetHashCode"/> XORs the halves, which sends every (x, x) pair (the
+    /// runs of spaces) to one bucket and made a megabyte of spaces take minutes.
+    /// </summary>
+    public sealed class PairKeyComparer : IEqualityComparer<long>
+    {
+        public static readonly PairKeyComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
+    }
+
     /// <summary>Appends the ids of one pre-tokenized piece.</summary>
     public void Tokenize(string piece, List<int> output)
     {
@@ -155,35 +168,83 @@ internal sealed class BpeModel
     /// </summary>
     private void MergeAll(List<Symbol> symbols)
     {
-        var queue = new PriorityQueue<(int Position, int NewId), (int Rank, int Position)>();
+        var queue = new MergeQueue(symbols.Count);
         for (int i = 0; i + 1 < symbols.Count; i++)
         {
             if (_merges.TryGetValue(PairKey(symbols[i].Id, symbols[i + 1].Id), out var merge))
-                queue.Enqueue((i, merge.NewId), (merge.Rank, i));
+                queue.Push(merge.Rank, i, merge.NewId);
         }
 
-        while (queue.TryDequeue(out var top, out _))
+        while (queue.TryPop(out int position, out int newId))
         {
-            var current = symbols[top.Position];
+            var current = symbols[position];
             if (current.Length == 0 || current.Next == -1)
                 continue;
             int nextPosition = current.Next;
             var right = symbols[nextPosition];
-            if (!_merges.TryGetValue(PairKey(current.Id, right.Id), out var check) || check.NewId != top.NewId)
+            if (!_merges.TryGetValue(PairKey(current.Id, right.Id), out var check) || check.NewId != newId)
                 continue; // stale: one side has been merged with something else since
 
-            current = new Symbol(top.NewId, current.Previous, right.Next, current.Length + right.Length);
-            symbols[top.Position] = current;
+            current = new Symbol(newId, current.Previous, right.Next, current.Length + right.Length);
+            symbols[position] = current;
             symbols[nextPosition] = right with { Length = 0 };
             if (right.Next > -1 && right.Next < symbols.Count)
-                symbols[right.Next] = symbols[right.Next] with { Previous = top.Position };
+                symbols[right.Next] = symbols[right.Next] with { Previous = position };
 
             if (current.Previous >= 0
                 && _merges.TryGetValue(PairKey(symbols[current.Previous].Id, current.Id), out var before))
-                queue.Enqueue((current.Previous, before.NewId), (before.Rank, current.Previous));
+                queue.Push(before.Rank, current.Previous, before.NewId);
             if (current.Next >= 0 && current.Next < symbols.Count
                 && _merges.TryGetValue(PairKey(current.Id, symbols[current.Next].Id), out var after))
-                queue.Enqueue((top.Position, after.NewId), (after.Rank, top.Position));
+                queue.Push(after.Rank, position, after.NewId);
+        }
+    }
+
+    /// <summary>A binary min-heap of (rank, position) keys packed into one long, with the merge's new id.</summary>
+    private struct MergeQueue(int capacity)
+    {
+        private (long Key, int NewId)[] _items = new (long, int)[Math.Max(capacity, 4)];
+        private int _count;
+
+        public void Push(int rank, int position, int newId)
+        {
+            if (_count == _items.Length)
+                Array.Resize(ref _items, _items.Length * 2);
+            long key = ((long)rank << 32) | (uint)position;
+            int i = _count++;
+            while (i > 0)
+            {
+                int parent = (i - 1) >> 1;
+                if (_items[parent].Key <= key) break;
+                _items[i] = _items[parent];
+                i = parent;
+            }
+            _items[i] = (key, newId);
+        }
+
+        public bool TryPop(out int position, out int newId)
+        {
+            if (_count == 0)
+            {
+                position = newId = 0;
+                return false;
+            }
+            var top = _items[0];
+            position = (int)(uint)top.Key;
+            newId = top.NewId;
+            var last = _items[--_count];
+            int i = 0;
+            while (true)
+            {
+                int child = 2 * i + 1;
+                if (child >= _count) break;
+                if (child + 1 < _count && _items[child + 1].Key < _items[child].Key) child++;
+                if (last.Key <= _items[child].Key) break;
+                _items[i] = _items[child];
+                i = child;
+            }
+            if (_count > 0) _items[i] = last;
+            return true;
         }
     }
 

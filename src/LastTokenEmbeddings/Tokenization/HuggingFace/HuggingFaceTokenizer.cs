@@ -87,13 +87,19 @@ internal sealed class HuggingFaceTokenizer
     /// <summary>
     /// Reads tokenizer.json and, when given and present, tokenizer_config.json and special_tokens_map.json.
     /// </summary>
+    /// <param name="tokenizerJsonPath">The tokenizer.json file.</param>
+    /// <param name="tokenizerConfigPath">tokenizer_config.json; <see langword="null"/> or a missing file means none.</param>
+    /// <param name="specialTokensMapPath">special_tokens_map.json; <see langword="null"/> or a missing file means none.</param>
+    /// <param name="matchTimeout">Longest time one regex match from the file may take (default 5 s); past it,
+    /// <see cref="Encode"/> throws a <see cref="CheckpointException"/> naming the file.</param>
     /// <exception cref="CheckpointException">A file is missing (tokenizer.json), too large, not JSON, or holds
     /// something unsupported or inconsistent; the message names the file and the field.</exception>
-    public static HuggingFaceTokenizer Load(string tokenizerJsonPath, string? tokenizerConfigPath = null, string? specialTokensMapPath = null)
+    public static HuggingFaceTokenizer Load(string tokenizerJsonPath, string? tokenizerConfigPath = null, string? specialTokensMapPath = null, TimeSpan? matchTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
         var bytes = ReadCapped(tokenizerJsonPath, MaxTokenizerJsonBytes);
         var config = TokenizerConfig.Load(tokenizerConfigPath, specialTokensMapPath);
+        using var timeout = TextPattern.UseMatchTimeout(matchTimeout);
         try
         {
             using var document = JsonDocument.Parse(SkipByteOrderMark(bytes), new JsonDocumentOptions { MaxDepth = 64 });

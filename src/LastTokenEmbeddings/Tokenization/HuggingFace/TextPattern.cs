@@ -25,8 +25,29 @@ namespace LastTokenEmbeddings.Tokenization.HuggingFace;
 /// </summary>
 internal sealed class TextPattern
 {
-    /// <summary>Longest time one match may take before the text is refused.</summary>
-    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>Longest time one match may take before the text is refused, unless a load asks for another limit.</summary>
+    public static readonly TimeSpan DefaultMatchTimeout = TimeSpan.FromSeconds(5);
+
+    // Set by HuggingFaceTokenizer.Load for the patterns of the file it is reading (loading is synchronous).
+    [ThreadStatic]
+    private static TimeSpan? t_loadTimeout;
+
+    private static TimeSpan MatchTimeout => t_loadTimeout ?? DefaultMatchTimeout;
+
+    /// <summary>Makes patterns compiled on this thread until disposal use <paramref name="timeout"/>.</summary>
+    public static IDisposable UseMatchTimeout(TimeSpan? timeout)
+    {
+        var previous = t_loadTimeout;
+        t_loadTimeout = timeout;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(TimeSpan? previous) : IDisposable
+    {
+        public void Dispose() => t_loadTimeout = previous;
+    }
+
+    private readonly TimeSpan _timeout;
 
     private readonly string? _literal;
     private readonly Regex? _regex;
@@ -35,6 +56,7 @@ internal sealed class TextPattern
 
     private TextPattern(string? literal, Regex? regex, string filePath, string fieldPath)
     {
+        _timeout = regex?.MatchTimeout ?? DefaultMatchTimeout;
         _literal = literal;
         _regex = regex;
         _filePath = filePath;
@@ -179,7 +201,7 @@ internal sealed class TextPattern
         catch (RegexMatchTimeoutException e)
         {
             throw new CheckpointException(_filePath, string.Create(CultureInfo.InvariantCulture,
-                $"{_fieldPath}: matching this pattern took more than {MatchTimeout.TotalSeconds} s on a text of {text.Length} characters; the pattern is too slow for this input."), innerException: e);
+                $"{_fieldPath}: matching this pattern took more than {_timeout.TotalSeconds} s on a text of {text.Length} characters; the pattern is too slow for this input."), innerException: e);
         }
         return matches;
     }

@@ -355,7 +355,7 @@ internal static class TokenizerJsonReader
 
     private static Dictionary<long, (int Rank, int NewId)> ReadMerges(JsonField field, Dictionary<string, int> vocab, string? prefix)
     {
-        var merges = new Dictionary<long, (int Rank, int NewId)>(field.ArrayLength());
+        var merges = new Dictionary<long, (int Rank, int NewId)>(field.ArrayLength(), BpeModel.PairKeyComparer.Instance);
         bool? pairs = null;
         int rank = 0;
         foreach (var item in field.EnumerateArray())
