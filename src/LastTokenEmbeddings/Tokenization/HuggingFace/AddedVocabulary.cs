@@ -179,15 +179,18 @@ internal sealed class AddedVocabulary
                 var (token, declared) = batch[i];
                 if (token.Content.Length == 0)
                     continue; // the library ignores empty tokens
-                if (_idByContent.TryGetValue(token.Content, out var existing) && _tokenById[existing] == token)
-                    continue;
                 int id;
-                if (_idByContent.TryGetValue(token.Content, out existing)) id = existing;
+                if (_idByContent.TryGetValue(token.Content, out var existing)) id = existing;
                 else if (modelVocab.TryGetValue(token.Content, out var modelId)) id = modelId;
-                else id = nextId++;
+                else id = nextId;
+                // Checked even where the library silently ignores the repeat, so that no file is read two ways.
                 if (declared is { } declaredId && declaredId != id)
                     throw fail(i, string.Create(CultureInfo.InvariantCulture,
-                        $"added token '{JsonField.Shorten(token.Content)}' is declared with id {declaredId}, but the tokenizers library gives it id {id} (the id of the same text in the vocabulary, or the next free id)."));
+                        $"added token '{JsonField.Shorten(token.Content)}' is declared with id {declaredId}, but the tokenizers library gives it id {id} (the id of the same text in the vocabulary or among the added tokens, or the next free id)."));
+                if (_tokenById.TryGetValue(id, out var same) && same == token)
+                    continue; // the library's fast path: already there with the same flags
+                if (id == nextId)
+                    nextId++;
                 if (modelIdToToken.TryGetValue(id, out var modelToken) && modelToken != token.Content)
                     throw fail(i, string.Create(CultureInfo.InvariantCulture,
                         $"added token '{JsonField.Shorten(token.Content)}' would get id {id}, which the vocabulary already uses for '{JsonField.Shorten(modelToken)}'."));
