@@ -17,8 +17,10 @@ namespace LastTokenEmbeddings.Tokenization.HuggingFace;
 /// <item><c>^</c> and <c>$</c> are line anchors in Oniguruma's default syntax (<see cref="RegexOptions.Multiline"/>);</item>
 /// <item>an empty match right after the previous match is skipped, as onig's iterator does.</item>
 /// </list>
-/// Constructs whose meaning differs silently (POSIX brackets, inline option letters other than <c>i</c>, characters
-/// outside the BMP inside the pattern) are refused. Patterns run on the linear-time
+/// Constructs whose meaning differs silently are refused: POSIX brackets, <c>\w</c>/<c>\W</c>/<c>\b</c>/<c>\B</c>
+/// (Oniguruma's word characters differ from .NET's), case-insensitive matching other than the contraction group
+/// <c>(?i:'s|'t|'re|'ve|'m|'ll|'d)</c> (Oniguruma folds ſ and ß in some constructs), other inline options, and
+/// characters outside the BMP inside the pattern. The test suite compares all of this with the library itself. Patterns run on the linear-time
 /// <see cref="RegexOptions.NonBacktracking"/> engine where .NET supports them (no lookarounds or backreferences);
 /// the others, such as the GPT-2 and Qwen patterns with <c>\s+(?!\S)</c>, run on the backtracking engine with a
 /// per-match timeout, which <see cref="Matches"/> turns into a <see cref="CheckpointException"/> naming the file.
@@ -65,9 +67,6 @@ internal sealed class TextPattern
 
     /// <summary>The GPT-2 pre-tokenization regex that <c>ByteLevel</c> applies when <c>use_regex</c> is true.</summary>
     public const string Gpt2Regex = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
-
-    /// <summary>Whether the pattern runs on the linear-time engine.</summary>
-    public bool IsLinearTime => _regex is null || (_regex.Options & RegexOptions.NonBacktracking) != 0;
 
     /// <summary>Reads <c>{"String": ...}</c> or <c>{"Regex": ...}</c>; empty patterns are refused.</summary>
     public static TextPattern Read(JsonField field)
@@ -124,18 +123,38 @@ internal sealed class TextPattern
         }
     }
 
+    /// <summary>
+    /// The one case-insensitive construct published tokenizers use (GPT-4, Llama 3, Qwen): English contractions,
+    /// which Oniguruma and .NET match alike (checked against the library, ſ included).
+    /// </summary>
+    private static readonly Regex ContractionGroup = new(@"\(\?i:'(?:s|t|re|ve|m|ll|d)(?:\|'(?:s|t|re|ve|m|ll|d))*\)", RegexOptions.None, DefaultMatchTimeout);
+
     private static void CheckPortable(string pattern, string filePath, string fieldPath)
     {
         string? problem = null;
-        if (Regex.IsMatch(pattern, @"\[:\^?[a-zA-Z]+:\]", RegexOptions.None, MatchTimeout))
+        if (Regex.IsMatch(pattern, @"\[:\^?[a-zA-Z]+:\]", RegexOptions.None, DefaultMatchTimeout))
             problem = "POSIX bracket expressions ([:alpha:]) mean something else to .NET";
         else if (pattern.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0 || pattern.Contains(@"\x{", StringComparison.Ordinal)
-                 || Regex.IsMatch(pattern, @"\\u[dD][89a-fA-F]", RegexOptions.None, MatchTimeout))
+                 || Regex.IsMatch(pattern, @"\\u[dD][89a-fA-F]", RegexOptions.None, DefaultMatchTimeout))
             problem = "characters outside the Basic Multilingual Plane cannot be matched like Oniguruma does";
-        else if (HasInlineOptionsOtherThanIgnoreCase(pattern))
-            problem = "inline options other than (?i) differ between Oniguruma and .NET";
+        else if (HasEscape(pattern, "wWbB"))
+            problem = @"Oniguruma's \w (and so \b) covers other characters than .NET's (for instance ½ and Ⅻ but not ①)";
+        else if (ContractionGroup.Replace(pattern, "").Contains("(?i", StringComparison.Ordinal) || HasInlineOptionsOtherThanIgnoreCase(pattern))
+            problem = "case-insensitive matching (other than the usual (?i:'s|'t|'re|'ve|'m|'ll|'d)) and inline options fold characters such as ſ and ß differently in Oniguruma and .NET";
         if (problem is not null)
             throw new CheckpointException(filePath, $"{fieldPath}: the regular expression is not supported: {problem}.");
+    }
+
+    /// <summary>Whether the pattern uses one of the escapes <c>\x</c> for x in <paramref name="letters"/>.</summary>
+    private static bool HasEscape(string pattern, string letters)
+    {
+        for (int i = 0; i + 1 < pattern.Length; i++)
+        {
+            if (pattern[i] != '\\') continue;
+            if (letters.Contains(pattern[i + 1], StringComparison.Ordinal)) return true;
+            i++; // skip the escaped character (so \\w is a backslash and a w)
+        }
+        return false;
     }
 
     /// <summary>Finds <c>(?m)</c>, <c>(?x:...)</c> and the like outside character classes.</summary>
