@@ -31,8 +31,6 @@ internal sealed class AddedVocabulary
         _normalized = normalized;
     }
 
-    public IReadOnlyDictionary<int, AddedTokenSpec> TokensById => _tokenById;
-
     public int? IdOf(string content) => _idByContent.TryGetValue(content, out var id) ? id : null;
 
     public AddedTokenSpec? TokenOf(int id) => _tokenById.TryGetValue(id, out var token) ? token : null;
@@ -77,7 +75,7 @@ internal sealed class AddedVocabulary
     {
         if (trie.IsEmpty)
         {
-            output.Add(Segment.OfText(sentence, atTextStart));
+            AddText(sentence, 0, sentence.Length, atTextStart, output); // the library drops empty splits
             return;
         }
         int startOffset = 0;
@@ -165,8 +163,6 @@ internal sealed class AddedVocabulary
         private readonly HashSet<string> _special = new(StringComparer.Ordinal);
 
         public int? IdOf(string content) => _idByContent.TryGetValue(content, out var id) ? id : null;
-
-        public AddedTokenSpec? TokenOf(string content) => IdOf(content) is { } id ? _tokenById[id] : null;
 
         /// <summary>Adds one batch (one <c>add_tokens</c> call); <paramref name="fail"/> builds the error for entry i.</summary>
         public void AddBatch(IReadOnlyList<(AddedTokenSpec Token, int? DeclaredId)> batch, Func<int, string, Exception> fail)

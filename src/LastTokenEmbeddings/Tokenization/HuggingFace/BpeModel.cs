@@ -57,8 +57,6 @@ internal sealed class BpeModel
     /// <summary>The token the model uses for byte <paramref name="b"/> under byte fallback: <c>&lt;0x0A&gt;</c>.</summary>
     public static string ByteToken(int b) => string.Create(CultureInfo.InvariantCulture, $"<0x{b:X2}>");
 
-    public IReadOnlyDictionary<string, int> Vocabulary => _vocab;
-
     public static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
 
     /// <summary>

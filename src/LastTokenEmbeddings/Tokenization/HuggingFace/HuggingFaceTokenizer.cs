@@ -144,7 +144,7 @@ internal sealed class HuggingFaceTokenizer
         var decoder = root.OptionalNonNull("decoder") is { } d ? TokenizerJsonReader.ReadDecoder(d) : null;
         var model = TokenizerJsonReader.ReadModel(root.RequiredNonNull("model"));
         if (config.AddPrefixSpace is { } addPrefixSpace)
-            preTokenizer = OverridePrefixSpace(preTokenizer, addPrefixSpace);
+            preTokenizer = OverridePrefixSpace(preTokenizer, addPrefixSpace, config.Legacy ?? true);
 
         var added = BuildAddedVocabulary(root, config, model, normalizer);
         bool IdExists(int id) => model.IdToToken.ContainsKey(id) || added.TokenOf(id) is not null;
@@ -230,13 +230,17 @@ internal sealed class HuggingFaceTokenizer
                 $"{flag}: {key} '{JsonField.Shorten(token.Content)}' is not in the vocabulary.");
     }
 
-    /// <summary>tokenizer_config.json's <c>add_prefix_space</c> applied to ByteLevel and Metaspace pre-tokenizers.</summary>
-    private static IPreTokenizer? OverridePrefixSpace(IPreTokenizer? preTokenizer, bool addPrefixSpace) => preTokenizer switch
+    /// <summary>
+    /// tokenizer_config.json's <c>add_prefix_space</c> applied to ByteLevel and Metaspace pre-tokenizers, the way
+    /// transformers' <c>_get_prepend_scheme</c> maps it for Metaspace: false → never, true → always (first when
+    /// <c>legacy</c> is false); true leaves a scheme that already prepends alone.
+    /// </summary>
+    private static IPreTokenizer? OverridePrefixSpace(IPreTokenizer? preTokenizer, bool addPrefixSpace, bool legacy) => preTokenizer switch
     {
         ByteLevelPreTokenizer byteLevel => byteLevel.WithAddPrefixSpace(addPrefixSpace),
         MetaspacePreTokenizer metaspace when !addPrefixSpace => metaspace.WithScheme(PrependScheme.Never),
-        MetaspacePreTokenizer metaspace when metaspace.Scheme == PrependScheme.Never => metaspace.WithScheme(PrependScheme.First),
-        SequencePreTokenizer sequence => new SequencePreTokenizer(sequence.Stages.Select(stage => OverridePrefixSpace(stage, addPrefixSpace)!).ToList()),
+        MetaspacePreTokenizer metaspace when metaspace.Scheme == PrependScheme.Never => metaspace.WithScheme(legacy ? PrependScheme.Always : PrependScheme.First),
+        SequencePreTokenizer sequence => new SequencePreTokenizer(sequence.Stages.Select(stage => OverridePrefixSpace(stage, addPrefixSpace, legacy)!).ToList()),
         _ => preTokenizer,
     };
 

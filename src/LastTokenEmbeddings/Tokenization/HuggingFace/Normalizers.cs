@@ -17,8 +17,6 @@ internal sealed class UnicodeFormNormalizer(NormalizationForm form) : ITextNorma
 /// <summary><c>Prepend</c>: puts a prefix in front of every non-empty piece (the legacy Llama "▁").</summary>
 internal sealed class PrependNormalizer(string prefix) : ITextNormalizer
 {
-    public string Prefix => prefix;
-
     public string Normalize(string text) => text.Length == 0 ? text : prefix + text;
 }
 
@@ -78,8 +76,6 @@ internal sealed class LowercaseNormalizer : ITextNormalizer
 /// <summary><c>Sequence</c> of normalizers, applied in order.</summary>
 internal sealed class SequenceNormalizer(IReadOnlyList<ITextNormalizer> normalizers) : ITextNormalizer
 {
-    public IReadOnlyList<ITextNormalizer> Normalizers => normalizers;
-
     public string Normalize(string text)
     {
         foreach (var normalizer in normalizers)

@@ -124,10 +124,6 @@ internal sealed class SplitPreTokenizer(TextPattern pattern, SplitBehavior behav
 /// </summary>
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, TextPattern? gpt2Regex) : IPreTokenizer
 {
-    public bool AddPrefixSpace => addPrefixSpace;
-
-    public bool UsesRegex => gpt2Regex is not null;
-
     public ByteLevelPreTokenizer WithAddPrefixSpace(bool value) => new(value, gpt2Regex);
 
     public void PreTokenize(TextPiece piece, List<TextPiece> output)
@@ -161,8 +157,6 @@ internal enum PrependScheme
 /// </summary>
 internal sealed class MetaspacePreTokenizer(string replacement, PrependScheme scheme, bool split) : IPreTokenizer
 {
-    public string Replacement => replacement;
-
     public PrependScheme Scheme => scheme;
 
     public MetaspacePreTokenizer WithScheme(PrependScheme value) => new(replacement, value, split);

@@ -22,6 +22,11 @@ internal sealed class TokenizerConfig
 
     public bool? AddEosToken { get; private init; }
 
+    /// <summary>
+    /// Does not change how tokenizer.json's pipeline encodes: transformers uses <c>legacy</c> when it rebuilds a Llama
+    /// pipeline instead (from the SentencePiece model in version 4, from the vocabulary in version 5). Only picks
+    /// the Metaspace scheme when <see cref="AddPrefixSpace"/> turns prepending on.
+    /// </summary>
     public bool? Legacy { get; private init; }
 
     public bool? AddPrefixSpace { get; private init; }

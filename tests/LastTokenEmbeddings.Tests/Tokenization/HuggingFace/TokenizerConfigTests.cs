@@ -110,6 +110,20 @@ public class TokenizerConfigTests
         Assert.That(tokenizer.Encode("a1b"), Is.EqualTo(original.Encode(" a").Concat(original.Encode(" 1")).Concat(original.Encode(" b"))));
     }
 
+    [TestCase("never", null, true, new[] { 262, 259, 261 })]  // → always: "▁a▁b" → ▁a, ▁ b
+    [TestCase("never", null, false, new[] { 260, 259, 261 })] // "a▁b" → a, ▁ b
+    [TestCase("always", null, false, new[] { 260, 259, 261 })]
+    [TestCase("first", "false", true, new[] { 262, 259, 261 })]
+    public void Add_prefix_space_sets_the_metaspace_scheme(string scheme, string? legacy, bool addPrefixSpace, int[] expected)
+    {
+        string json = TokenizerJsonSamples.Piece(normalizer: "null",
+            preTokenizer: $$"""{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "{{scheme}}", "split": true}""");
+        using var file = new TempFile(json);
+        string config = file.Add("tokenizer_config.json",
+            $$"""{"add_prefix_space": {{(addPrefixSpace ? "true" : "false")}}{{(legacy is null ? "" : $", \"legacy\": {legacy}")}}}""");
+        Assert.That(HuggingFaceTokenizer.Load(file.Path, config).Encode("a b"), Is.EqualTo(expected));
+    }
+
     [Test]
     public void Legacy_does_not_change_ids_from_tokenizer_json()
     {
