@@ -11,17 +11,45 @@ namespace LastTokenEmbeddings.Tokenization.HuggingFace;
 /// </summary>
 internal readonly struct JsonField
 {
+    // The path is composed only when asked for (errors, children): a vocabulary has 150k entries.
+    private readonly string _parent;
+    private readonly string? _key;
+    private readonly int _index;
+    private readonly PathKind _kind;
+
     public JsonField(JsonElement element, string path, string filePath)
+        : this(element, path, null, 0, PathKind.Whole, filePath)
+    {
+    }
+
+    private JsonField(JsonElement element, string parent, string? key, int index, PathKind kind, string filePath)
     {
         Element = element;
-        Path = path;
+        _parent = parent;
+        _key = key;
+        _index = index;
+        _kind = kind;
         FilePath = filePath;
+    }
+
+    private enum PathKind : byte
+    {
+        Whole,
+        Property,
+        Key,
+        Index,
     }
 
     public JsonElement Element { get; }
 
     /// <summary>Dotted path of this value, empty for the document root.</summary>
-    public string Path { get; }
+    public string Path => _kind switch
+    {
+        PathKind.Property => _parent.Length == 0 ? _key! : $"{_parent}.{_key}",
+        PathKind.Key => $"{_parent}['{Shorten(_key!)}']",
+        PathKind.Index => $"{_parent}[{_index.ToString(CultureInfo.InvariantCulture)}]",
+        _ => _parent,
+    };
 
     public string FilePath { get; }
 
@@ -36,13 +64,11 @@ internal readonly struct JsonField
     public CheckpointException Error(string message, Exception inner) =>
         new(FilePath, Path.Length == 0 ? message : $"{Path}: {message}", innerException: inner);
 
-    private string Child(string name) => Path.Length == 0 ? name : $"{Path}.{name}";
-
     /// <summary>The property, or <see langword="null"/> when absent (a JSON <c>null</c> is returned as a field).</summary>
     public JsonField? Optional(string name)
     {
         ExpectObject();
-        return Element.TryGetProperty(name, out var value) ? new JsonField(value, Child(name), FilePath) : null;
+        return Element.TryGetProperty(name, out var value) ? new JsonField(value, Path, name, 0, PathKind.Property, FilePath) : null;
     }
 
     /// <summary>The property when present and not <c>null</c>.</summary>
@@ -114,12 +140,13 @@ internal readonly struct JsonField
         if (Element.ValueKind != JsonValueKind.Array)
             throw Error($"expected an array, found {Describe()}.");
         int index = 0;
+        string path = Path;
         foreach (var item in Element.EnumerateArray())
-        {
-            yield return new JsonField(item, $"{Path}[{index.ToString(CultureInfo.InvariantCulture)}]", FilePath);
-            index++;
-        }
+            yield return new JsonField(item, path, null, index++, PathKind.Index, FilePath);
     }
+
+    /// <summary>Element <paramref name="index"/> of an array (the caller checked the length).</summary>
+    public JsonField At(int index) => new(Element[index], Path, null, index, PathKind.Index, FilePath);
 
     public int ArrayLength()
     {
@@ -132,6 +159,7 @@ internal readonly struct JsonField
     public IEnumerable<KeyValuePair<string, JsonField>> EnumerateObject()
     {
         ExpectObject();
+        string path = Path;
         foreach (var property in Element.EnumerateObject())
         {
             string name;
@@ -143,7 +171,7 @@ internal readonly struct JsonField
             {
                 throw Error("holds a key that is not valid Unicode.", e);
             }
-            yield return new(name, new JsonField(property.Value, $"{Path}['{Shorten(name)}']", FilePath));
+            yield return new(name, new JsonField(property.Value, path, name, 0, PathKind.Key, FilePath));
         }
     }
 

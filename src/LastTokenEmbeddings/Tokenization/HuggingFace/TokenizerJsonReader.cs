@@ -379,10 +379,9 @@ internal static class TokenizerJsonReader
                 if (pairs == false)
                     throw item.Error("merges mix \"a b\" strings and [\"a\", \"b\"] pairs.");
                 pairs = true;
-                var parts = item.EnumerateArray().ToList();
-                if (parts.Count != 2)
+                if (item.ArrayLength() != 2)
                     throw item.Error("a merge must be a pair [\"a\", \"b\"].");
-                (left, right) = (parts[0].GetString(), parts[1].GetString());
+                (left, right) = (item.At(0).GetString(), item.At(1).GetString());
             }
 
             if (!vocab.TryGetValue(left, out var leftId))
