@@ -27,6 +27,7 @@ internal sealed class BpeModel
     private readonly string? _prefix;
     private readonly string? _suffix;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cacheCount;
 
     public BpeModel(
         Dictionary<string, int> vocab,
@@ -61,7 +62,7 @@ internal sealed class BpeModel
 
     /// <summary>
     /// Hashes pair keys well: <see cref="long.GetHashCode"/> XORs the halves, which sends every (x, x) pair (the
-    /// runs of spaces) to one bucket and made a megabyte of spaces take minutes.
+    /// runs of spaces) to one bucket and made a megabyte of spaces take tens of seconds.
     /// </summary>
     public sealed class PairKeyComparer : IEqualityComparer<long>
     {
@@ -88,8 +89,10 @@ internal sealed class BpeModel
             return;
         }
         var ids = MergeWord(piece);
-        if (_cache.Count < CacheCapacity && Encoding.UTF8.GetByteCount(piece) < MaxCachedLength)
-            _cache.TryAdd(piece, ids);
+        // A counter rather than ConcurrentDictionary.Count, which takes every lock of the dictionary.
+        if (Volatile.Read(ref _cacheCount) < CacheCapacity && piece.Length < MaxCachedLength
+            && Encoding.UTF8.GetByteCount(piece) < MaxCachedLength && _cache.TryAdd(piece, ids))
+            Interlocked.Increment(ref _cacheCount);
         output.AddRange(ids);
     }
 
