@@ -53,7 +53,12 @@ function byteLevelModel(words, options = {}) {
 function pieceModel(words, options = {}) {
   const vocab = { '<unk>': 0, '<s>': 1, '</s>': 2 };
   let id = 3;
-  if (options.byteFallback) for (let b = 0; b < 256; b++) vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = id++;
+  if (options.byteFallback) {
+    for (let b = 0; b < 256; b++) {
+      if (options.bytes && !options.bytes.includes(b)) continue;
+      vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = id++;
+    }
+  }
   for (const c of '▁abcdefghijklmnopqrstuvwxyzH.,!') vocab[c] = id++;
   const merges = [];
   for (const word of words) {
@@ -186,6 +191,29 @@ const synthetic = [
     }),
     texts: ['hello world', 'hello ÀÉÎ world', 'aÀbÉÉc', '🦙🦙 x', 'x</s>y', '  two'],
   })),
+  ...[true, false].map((fuse) => ({
+    name: `byte fallback with missing byte tokens falls back to unk, fuse_unk ${fuse}`,
+    tokenizer: tokenizerJson({
+      added_tokens: [added(0, '<unk>'), added(1, '<s>'), added(2, '</s>')],
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      decoder: spDecoder, model: pieceModel(['▁hello'], { byteFallback: true, bytes: [0xC3, 0xA9, 0xBC], fuseUnk: fuse }),
+    }),
+    texts: ['€é', 'é€€é', 'hello €€ ü é', '€', 'ñé'],
+  })),
+  (() => {
+    const model = pieceModel(['▁hello', '▁a', 'ab'], { byteFallback: true });
+    const count = Object.keys(model.vocab).length;
+    return {
+      name: 'normalized added tokens under a Prepend normalizer',
+      tokenizer: tokenizerJson({
+        added_tokens: [added(0, '<unk>'), added(1, '<s>'), added(2, '</s>'), added(count, '<n>', { normalized: true, special: false }),
+          added(count + 1, '▁x', { normalized: true, special: true, lstrip: true }), added(model.vocab.y, 'y', { normalized: true, special: false, single_word: true })],
+        normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+        decoder: spDecoder, model,
+      }),
+      texts: ['a<n>b', '<n>', ' <n> a', 'a </s><n>', 'x hello x', 'y ay y', '▁x x'],
+    };
+  })(),
   {
     name: 'no unk_token and no byte fallback: unknown characters vanish',
     tokenizer: tokenizerJson({ pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, model: pieceModel(['▁hello'], { noUnk: true }) }),
