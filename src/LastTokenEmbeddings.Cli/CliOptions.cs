@@ -47,11 +47,10 @@ internal static class CliOptions
         HelpName = "TEXT",
     };
 
-    public static Option<string> SpecialTokens() => Choice(new Option<string>("--special-tokens")
+    public static Option<string?> SpecialTokens() => Choice(new Option<string?>("--special-tokens")
     {
-        Description = "Special-token strings inside texts (</s>, <|im_end|>): parse them into their ids (as Hugging Face does) or encode them as plain text.",
+        Description = "Special-token strings inside texts (</s>, <|im_end|>): parse them into their ids or encode them as plain text. Default: as the tokenizer does (parse, unless its tokenizer_config.json sets split_special_tokens).",
         HelpName = "POLICY",
-        DefaultValueFactory = _ => "parse",
     }, SpecialTokenPolicies);
 
     public static Option<string> DType() => Choice(new Option<string>("--dtype")
@@ -127,8 +126,9 @@ internal static class CliOptions
             ? dtype
             : throw new UsageException($"invalid --dtype '{name}'; expected one of: {string.Join(", ", DTypeNames)}.");
 
-    public static Embeddings.SpecialTokenPolicy ParseSpecialTokens(string name) => name.ToLowerInvariant() switch
+    public static Embeddings.SpecialTokenPolicy? ParseSpecialTokens(string? name) => name?.ToLowerInvariant() switch
     {
+        null => null,
         "parse" => Embeddings.SpecialTokenPolicy.Parse,
         "text" => Embeddings.SpecialTokenPolicy.AsText,
         _ => throw new UsageException($"invalid --special-tokens '{name}'; expected one of: {string.Join(", ", SpecialTokenPolicies)}."),

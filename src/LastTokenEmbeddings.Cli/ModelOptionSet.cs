@@ -13,7 +13,7 @@ internal sealed class ModelOptionSet
     public Option<string?> Revision { get; } = CliOptions.Revision();
     public Option<string?> Instruction { get; } = CliOptions.Instruction();
     public Option<string> DType { get; } = CliOptions.DType();
-    public Option<string> SpecialTokens { get; } = CliOptions.SpecialTokens();
+    public Option<string?> SpecialTokens { get; } = CliOptions.SpecialTokens();
     public Option<int?> Dimensions { get; } = CliOptions.Dimensions();
     public Option<int?> MaxTokens { get; } = CliOptions.MaxTokens();
     public Option<int?> Layer { get; } = CliOptions.Layer();
@@ -32,7 +32,7 @@ internal sealed class ModelOptionSet
         Pooling = pooling,
         Prompt = prompt,
         Normalize = normalize,
-        SpecialTokens = CliOptions.ParseSpecialTokens(result.GetValue(SpecialTokens)!),
+        SpecialTokens = CliOptions.ParseSpecialTokens(result.GetValue(SpecialTokens)),
         Dimensions = result.GetValue(Dimensions),
         MaxTokens = result.GetValue(MaxTokens),
     };

@@ -32,7 +32,12 @@ internal static class TokenizeCommand
             var promptName = result.GetValue(prompt)?.ToLowerInvariant();
             var task = result.GetValue(instruction);
             CliOptions.CheckInstruction(task, promptName is null ? [] : [promptName]);
-            var parse = CliOptions.ParseSpecialTokens(result.GetValue(specialTokens)!) == Embeddings.SpecialTokenPolicy.Parse;
+            var parse = CliOptions.ParseSpecialTokens(result.GetValue(specialTokens)) switch
+            {
+                Embeddings.SpecialTokenPolicy.Parse => true,
+                Embeddings.SpecialTokenPolicy.AsText => false,
+                _ => (bool?)null,
+            };
             var textRole = CliOptions.ParseRole(result.GetValue(role)!);
             var all = TextInput.Collect(result.GetValue(texts), result.GetValue(input), context.In);
             var directory = ModelLocator.Resolve(result.GetValue(model), context, result.GetValue(revision));

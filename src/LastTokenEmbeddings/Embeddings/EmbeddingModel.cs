@@ -15,7 +15,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
 {
     private readonly SharedDecoder shared;
     private readonly EmbeddingOptions options;
-    private readonly bool parseSpecialTokens;
+    private readonly bool? parseSpecialTokens;
     private readonly BatchSettings settings;
     private int disposed;
 
@@ -43,7 +43,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
 
         this.shared = shared;
         options = resolved;
-        parseSpecialTokens = resolved.SpecialTokens == SpecialTokenPolicy.Parse;
+        parseSpecialTokens = resolved.SpecialTokens switch { SpecialTokenPolicy.Parse => true, SpecialTokenPolicy.AsText => false, _ => null };
         settings = new BatchSettings(pooling, resolved.Dimensions, resolved.Normalize!.Value, resolved.MaxBatchTokens, resolved.MaxBatchSize);
         ModelId = modelId;
         Dimensions = resolved.Dimensions ?? pooledDimension;

@@ -31,8 +31,11 @@ public sealed class EmbeddingOptions
     /// <summary>What to do with a text over <see cref="MaxTokens"/>: truncate (default, keeping a required EOS or suffix) or throw.</summary>
     public TruncationPolicy Truncation { get; set; } = TruncationPolicy.Truncate;
 
-    /// <summary>What becomes of special-token strings inside texts; <see cref="SpecialTokenPolicy.Parse"/> (as Hugging Face) by default.</summary>
-    public SpecialTokenPolicy SpecialTokens { get; set; } = SpecialTokenPolicy.Parse;
+    /// <summary>
+    /// What becomes of special-token strings inside texts; <see langword="null"/>: as the tokenizer does by default
+    /// (<see cref="SpecialTokenPolicy.Parse"/>, unless its tokenizer_config.json sets <c>split_special_tokens</c>).
+    /// </summary>
+    public SpecialTokenPolicy? SpecialTokens { get; set; }
 
     /// <summary>Most padded tokens (texts × longest text) in one forward pass.</summary>
     public int MaxBatchTokens { get; set; } = 8192;
@@ -52,7 +55,7 @@ public sealed class EmbeddingOptions
         if (MaxBatchTokens <= 0) errors.Add($"{nameof(MaxBatchTokens)} must be positive, not {MaxBatchTokens}.");
         if (MaxBatchSize <= 0) errors.Add($"{nameof(MaxBatchSize)} must be positive, not {MaxBatchSize}.");
         if (!Enum.IsDefined(Truncation)) errors.Add($"{nameof(Truncation)} {Truncation} is not a known policy.");
-        if (!Enum.IsDefined(SpecialTokens)) errors.Add($"{nameof(SpecialTokens)} {SpecialTokens} is not a known policy.");
+        if (SpecialTokens is { } policy && !Enum.IsDefined(policy)) errors.Add($"{nameof(SpecialTokens)} {SpecialTokens} is not a known policy.");
         return errors;
     }
 }

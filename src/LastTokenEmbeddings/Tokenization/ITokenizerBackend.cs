@@ -29,9 +29,10 @@ internal interface ITokenizerBackend
 
     /// <summary>
     /// <c>tokenizer(text, add_special_tokens=False)</c>. With <paramref name="parseSpecialTokens"/> false, special
-    /// tokens written in the text are encoded as ordinary text.
+    /// tokens written in the text are encoded as ordinary text; <see langword="null"/> follows the tokenizer's own
+    /// default (<c>split_special_tokens</c> of tokenizer_config.json).
     /// </summary>
-    int[] Encode(string text, bool parseSpecialTokens);
+    int[] Encode(string text, bool? parseSpecialTokens);
 
     int? TokenToId(string token);
 

@@ -15,7 +15,7 @@ namespace LastTokenEmbeddings.Tokenization;
 /// or whitespace-only text is allowed (empty text yields no ids); lone surrogates (invalid UTF-16) are replaced with
 /// U+FFFD before encoding; control characters are encoded as they are. Special-token strings written in the text
 /// (<c>&lt;/s&gt;</c>, <c>&lt;|im_end|&gt;</c>) become their ids, as the Hugging Face tokenizers do, unless
-/// <c>parseSpecialTokens</c> is false (see <see cref="Embeddings.SpecialTokenPolicy"/>).
+/// <see cref="Embeddings.EmbeddingOptions.SpecialTokens"/> says otherwise, or the tokenizer's <c>split_special_tokens</c> is set.
 /// </para>
 /// </remarks>
 public sealed class ModelTokenizer
@@ -64,7 +64,7 @@ public sealed class ModelTokenizer
         if (File.Exists(sentencePiece))
             return new ModelTokenizer(SentencePieceTokenizer.Load(sentencePiece, config));
         if (File.Exists(json))
-            throw new CheckpointException(json, "MERGE-PENDING: tokenizer.json reader lands with the tokenizer work package.");
+            return new ModelTokenizer(HuggingFace.HuggingFaceTokenizerBackend.Load(json, config, Path.Combine(modelDirectory, "special_tokens_map.json")));
         throw new CheckpointException(modelDirectory, "no tokenizer found: the directory has neither tokenizer.model nor tokenizer.json.");
     }
 
@@ -80,7 +80,7 @@ public sealed class ModelTokenizer
     public IReadOnlyList<int> EncodeText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return EncodeBody(text, parseSpecialTokens: true);
+        return EncodeBody(text, parseSpecialTokens: null);
     }
 
     /// <summary>The ids of <c>tokenizer(text)</c> (<paramref name="addSpecialTokens"/>) or <c>tokenizer(text, add_special_tokens=False)</c>.</summary>
@@ -90,7 +90,7 @@ public sealed class ModelTokenizer
     public int[] Encode(string text, bool addSpecialTokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var body = EncodeBody(text, parseSpecialTokens: true);
+        var body = EncodeBody(text, parseSpecialTokens: null);
         return addSpecialTokens ? [.. PrefixIds, .. body, .. SuffixIds] : body;
     }
 
@@ -100,7 +100,7 @@ public sealed class ModelTokenizer
     public int CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return EncodeBody(text, parseSpecialTokens: true).Length;
+        return EncodeBody(text, parseSpecialTokens: null).Length;
     }
 
     /// <summary>The id of a token of the vocabulary (e.g. "&lt;|endoftext|&gt;"), or <see langword="null"/>.</summary>
@@ -136,7 +136,7 @@ public sealed class ModelTokenizer
     public override string ToString() => $"{Format}, {VocabularySize} ids";
 
     /// <summary>Encodes without the null check; lone surrogates are replaced by the backend.</summary>
-    internal int[] EncodeBody(string text, bool parseSpecialTokens) =>
+    internal int[] EncodeBody(string text, bool? parseSpecialTokens) =>
         text.Length == 0 ? [] : backend.Encode(TextSanitizer.ReplaceLoneSurrogates(text), parseSpecialTokens);
 
     /// <summary>
@@ -149,6 +149,6 @@ public sealed class ModelTokenizer
             return ids;
         if (templateParts.Count >= 256)
             templateParts.Clear();
-        return templateParts[part] = EncodeBody(part, parseSpecialTokens: true);
+        return templateParts[part] = EncodeBody(part, parseSpecialTokens: null);
     }
 }

@@ -189,15 +189,15 @@ public abstract class PromptFormat
     /// <exception cref="InputTooLongException">The prompt is too long and <paramref name="truncation"/> is <see cref="TruncationPolicy.Throw"/>.</exception>
     /// <exception cref="InvalidOperationException">The format needs a special token the tokenizer lacks, or does not fit its vocabulary.</exception>
     public int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation) =>
-        BuildIds(tokenizer, text, role, maxTokens, truncation, parseSpecialTokens: true, out _);
+        BuildIds(tokenizer, text, role, maxTokens, truncation, parseSpecialTokens: null, out _);
 
     /// <summary>As the public overload, with the special-token policy, also telling whether the text was cut to fit.</summary>
-    internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation, bool parseSpecialTokens, out bool truncated) =>
+    internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation, bool? parseSpecialTokens, out bool truncated) =>
         BuildIds(tokenizer, text, role, maxTokens, truncation, TruncationDirection.Right, parseSpecialTokens, out truncated);
 
     /// <summary>As the public overload, with the truncation direction and special-token policy, telling whether the text was cut.</summary>
     internal int[] BuildIds(ModelTokenizer tokenizer, string text, TextRole role, int maxTokens, TruncationPolicy truncation,
-        TruncationDirection direction, bool parseSpecialTokens, out bool truncated)
+        TruncationDirection direction, bool? parseSpecialTokens, out bool truncated)
     {
         truncated = false;
         ArgumentNullException.ThrowIfNull(tokenizer);

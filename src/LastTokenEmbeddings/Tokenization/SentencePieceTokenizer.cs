@@ -120,10 +120,10 @@ internal sealed class SentencePieceTokenizer : ITokenizerBackend
             return (fields.OptionalBool("add_bos_token") ?? true, fields.OptionalBool("add_eos_token") ?? false, specials);
         });
 
-    public int[] Encode(string text, bool parseSpecialTokens)
+    public int[] Encode(string text, bool? parseSpecialTokens)
     {
         var clean = TextSanitizer.ReplaceLoneSurrogates(text);
-        if (!parseSpecialTokens)
+        if (parseSpecialTokens == false)
             return EncodePiece(clean);
         var ids = new List<int>();
         foreach (var (piece, specialId) in specials.Split(clean))
