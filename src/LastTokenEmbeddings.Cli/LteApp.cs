@@ -42,6 +42,7 @@ public static class LteApp
         root.Subcommands.Add(EmbedCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
+        root.Subcommands.Add(RerankCommand.Create(context));
 
         // Response files are off: a text such as "@user hello" must stay a text.
         var parseResult = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

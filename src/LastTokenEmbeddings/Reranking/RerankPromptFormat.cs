@@ -16,8 +16,11 @@ public sealed class RerankPromptFormat
     /// <summary>The instruction Qwen3-Reranker uses when none is given.</summary>
     public const string DefaultInstruction = "Given a web search query, retrieve relevant passages that answer the query";
 
-    private RerankPromptFormat(string name, string prefix, string bodyTemplate, string suffix, string yesToken, string noToken, string defaultInstruction)
+    private readonly string[] requiredSpecialTokens;
+
+    private RerankPromptFormat(string name, string prefix, string bodyTemplate, string suffix, string yesToken, string noToken, string defaultInstruction, params string[] requiredSpecialTokens)
     {
+        this.requiredSpecialTokens = requiredSpecialTokens;
         Name = name;
         Prefix = prefix;
         BodyTemplate = bodyTemplate;
@@ -39,7 +42,8 @@ public sealed class RerankPromptFormat
         "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
         "yes",
         "no",
-        DefaultInstruction);
+        DefaultInstruction,
+        "<|im_start|>", "<|im_end|>");
 
     /// <summary>
     /// A last-token logit score for another decoder (a Mistral- or Llama-based reranker): a prefix, a body template with
@@ -91,9 +95,19 @@ public sealed class RerankPromptFormat
     public string DefaultInstructionText { get; }
 
     /// <summary>The ids of the yes and no tokens in <paramref name="tokenizer"/>'s vocabulary.</summary>
-    /// <exception cref="InvalidOperationException">A token is not in the vocabulary.</exception>
-    internal (int Yes, int No) TokenIds(ModelTokenizer tokenizer) =>
-        (tokenizer.TokenToId(YesToken) ?? throw Missing(tokenizer, YesToken), tokenizer.TokenToId(NoToken) ?? throw Missing(tokenizer, NoToken));
+    /// <exception cref="InvalidOperationException">A token is not in the vocabulary, or the template's special tokens are not special tokens of it.</exception>
+    internal (int Yes, int No) TokenIds(ModelTokenizer tokenizer)
+    {
+        foreach (var token in requiredSpecialTokens)
+        {
+            if (tokenizer.TokenToId(token) is not { } id || !tokenizer.IsSpecial(id))
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"The '{Name}' rerank format needs {token} as a special token, which the tokenizer ({tokenizer.SourcePath}) does not have: this is not a checkpoint of that format."));
+            }
+        }
+        return (tokenizer.TokenToId(YesToken) ?? throw Missing(tokenizer, YesToken), tokenizer.TokenToId(NoToken) ?? throw Missing(tokenizer, NoToken));
+    }
 
     /// <summary>The fixed ids around the body: the prefix's and the suffix's.</summary>
     internal (int[] Prefix, int[] Suffix) FixedIds(ModelTokenizer tokenizer) =>
