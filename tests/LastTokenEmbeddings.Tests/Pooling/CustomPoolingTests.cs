@@ -19,7 +19,7 @@ public class CustomPoolingTests
         {
             using var scope = torch.NewDisposeScope();
             var masked = context.HiddenStates.to(torch.float32)
-                .masked_fill(context.AttentionMask.logical_not().unsqueeze(-1), float.NegativeInfinity);
+                .masked_fill(context.AttentionMask.logical_not().unsqueeze(-1), SafeScalars.Of(float.NegativeInfinity));
             return masked.max(1).values.MoveToOuterDisposeScope();
         }
     }
