@@ -7,7 +7,7 @@ using LastTokenEmbeddings.TestSupport;
 namespace LastTokenEmbeddings.Benchmarks;
 
 /// <summary>Where benchmark checkpoints come from: the vendored fixture, or synthesized presets cached on disk.</summary>
-public static class BenchModels
+internal static class BenchModels
 {
     /// <summary>Smoke mode (CI): tiny fixture only, few params. Set by <c>--smoke</c>, <c>--job Dry</c> or <c>LTE_BENCH_SMOKE=1</c>.</summary>
     public static bool Smoke => Environment.GetEnvironmentVariable("LTE_BENCH_SMOKE") == "1";

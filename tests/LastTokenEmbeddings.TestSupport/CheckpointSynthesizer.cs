@@ -12,7 +12,7 @@ namespace LastTokenEmbeddings.TestSupport;
 /// N(0, 0.02) and RMSNorm weights are 1. Memory stays bounded: one shard is generated, written and freed at a
 /// time, so a 7B checkpoint can be written with a few GB of RAM.
 /// </summary>
-public static class CheckpointSynthesizer
+internal static class CheckpointSynthesizer
 {
     /// <summary>The names <see cref="Preset"/> accepts.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["109m", "tinyllama-1.1b", "mistral-7b", "qwen3-0.6b", "qwen3-4b"];

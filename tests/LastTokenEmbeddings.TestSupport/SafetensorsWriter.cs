@@ -14,7 +14,7 @@ namespace LastTokenEmbeddings.TestSupport;
 /// every tensor's data is aligned to its element size and <see cref="SafetensorsFile.Read"/> can map it
 /// without copying.
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 

@@ -11,7 +11,7 @@ namespace LastTokenEmbeddings.Checkpoints.Safetensors;
 /// The 8-bit (and smaller) float types of newer safetensors versions (<c>F8_E4M3</c>, <c>F8_E5M2</c>, ...)
 /// are recognised by the reader but rejected as unsupported, since TorchSharp has no type for them.
 /// </remarks>
-public enum SafetensorsDType
+internal enum SafetensorsDType
 {
     /// <summary>Boolean, one byte per element (<c>BOOL</c>).</summary>
     Bool,
@@ -54,7 +54,7 @@ public enum SafetensorsDType
 }
 
 /// <summary>Helpers for <see cref="SafetensorsDType"/>: sizes, header spellings and TorchSharp types.</summary>
-public static class SafetensorsDTypeExtensions
+internal static class SafetensorsDTypeExtensions
 {
     /// <summary>The dtype names of newer safetensors versions that this library recognises but cannot load.</summary>
     internal static readonly IReadOnlySet<string> UnsupportedHeaderNames = new HashSet<string>(StringComparer.Ordinal)

@@ -22,7 +22,7 @@ namespace LastTokenEmbeddings.Checkpoints.Safetensors;
 /// raise SIGBUS when read, which no managed code can catch.
 /// </para>
 /// </remarks>
-public sealed class SafetensorsFile : IDisposable
+internal sealed class SafetensorsFile : IDisposable
 {
     private readonly SafetensorsHeader _header;
     private readonly Dictionary<ScalarType, Tensor> _typedMaps;

@@ -6,7 +6,7 @@ namespace LastTokenEmbeddings.Checkpoints.Safetensors;
 /// <param name="Shape">The dimensions, outermost first; empty for a scalar.</param>
 /// <param name="DataBegin">Offset of the first byte, relative to the start of the data section (as in the header).</param>
 /// <param name="DataEnd">Offset one past the last byte, relative to the start of the data section.</param>
-public sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, IReadOnlyList<long> Shape, long DataBegin, long DataEnd)
+internal sealed record SafetensorsTensorInfo(string Name, SafetensorsDType DType, IReadOnlyList<long> Shape, long DataBegin, long DataEnd)
 {
     /// <summary>The number of elements: the product of <see cref="Shape"/> (1 for a scalar).</summary>
     /// <exception cref="OverflowException">The product does not fit in 64 bits.</exception>

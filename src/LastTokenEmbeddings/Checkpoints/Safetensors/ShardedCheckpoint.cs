@@ -9,7 +9,7 @@ namespace LastTokenEmbeddings.Checkpoints.Safetensors;
 /// <c>model.safetensors.index.json</c> plus the shards its <c>weight_map</c> names. The index and every
 /// shard are validated against each other when opened; each shard is opened (and mapped) once.
 /// </summary>
-public sealed class ShardedCheckpoint : IDisposable
+internal sealed class ShardedCheckpoint : IDisposable
 {
     /// <summary>The single-file weights name.</summary>
     public const string SingleFileName = "model.safetensors";
