@@ -57,7 +57,10 @@ public sealed class TemporaryPostgres : IAsyncDisposable
     public static async Task<TemporaryPostgres> StartAsync(string binDirectory, CancellationToken cancellationToken = default)
     {
         var asPostgresAccount = Environment.IsPrivilegedProcess;
-        var root = Directory.CreateTempSubdirectory("lte-pg-").FullName;
+        // As root the server's account must reach the directory: /tmp is world-traversable, a custom TMPDIR may not be.
+        var root = asPostgresAccount && !OperatingSystem.IsWindows()
+            ? Directory.CreateDirectory(Path.Combine("/tmp", "lte-pg-" + Guid.NewGuid().ToString("N")[..12]), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName
+            : Directory.CreateTempSubdirectory("lte-pg-").FullName;
         var cluster = new TemporaryPostgres(binDirectory, root, asPostgresAccount);
         try
         {

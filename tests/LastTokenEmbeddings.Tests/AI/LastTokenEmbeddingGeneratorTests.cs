@@ -145,6 +145,7 @@ public class LastTokenEmbeddingGeneratorTests
     }
 
     [Test]
+    [NonParallelizable]
     public async Task Concurrent_query_and_document_calls_share_a_forward_pass_and_equal_separate_calls()
     {
         var counter = new ForwardCounter();
