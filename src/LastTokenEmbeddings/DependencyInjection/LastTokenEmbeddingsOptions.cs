@@ -16,6 +16,6 @@ public sealed class LastTokenEmbeddingsOptions
     /// <summary>Prompt format, pooling, output shaping and batching.</summary>
     public EmbeddingOptions Embedding { get; set; } = new();
 
-    /// <summary>Role the Microsoft.Extensions.AI generator embeds inputs as (query by default).</summary>
+    /// <summary>Role the registered Microsoft.Extensions.AI generator embeds inputs as when a call names none (query by default; per call: <c>options.WithRole(...)</c>).</summary>
     public TextRole GeneratorRole { get; set; } = TextRole.Query;
 }

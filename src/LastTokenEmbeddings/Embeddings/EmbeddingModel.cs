@@ -19,6 +19,9 @@ public sealed class EmbeddingModel : IEmbeddingModel
     private readonly BatchSettings settings;
     private int disposed;
 
+    // False for the views that dependency injection hands out: they hold no reference, so Dispose does nothing.
+    private bool ownsReference = true;
+
     private EmbeddingModel(SharedDecoder shared, EmbeddingOptions requested, string modelId)
     {
         var errors = requested.Validate();
@@ -158,6 +161,24 @@ public sealed class EmbeddingModel : IEmbeddingModel
         {
             shared.Release();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A view with this view's settings that holds no reference to the weights: its <see cref="Dispose"/> does nothing,
+    /// and it works while another view keeps the weights loaded (afterwards calls throw <see cref="ObjectDisposedException"/>).
+    /// Dependency injection resolves these, so that no consumer can end the life of a model the container owns.
+    /// </summary>
+    internal EmbeddingModel CreateNonOwningView()
+    {
+        Acquire();
+        try
+        {
+            return new EmbeddingModel(shared, options.Clone(), ModelId) { ownsReference = false };
+        }
+        finally
+        {
+            shared.Release();
         }
     }
 
@@ -367,11 +388,12 @@ public sealed class EmbeddingModel : IEmbeddingModel
 
     /// <summary>
     /// Releases this view: its calls still queued fail with <see cref="ObjectDisposedException"/>, a call in a forward
-    /// pass finishes, and the weights are freed once no view or running call uses them.
+    /// pass finishes, and the weights are freed once no view or running call uses them. On a model resolved from
+    /// dependency injection this does nothing: the container owns that model and disposes it.
     /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (!ownsReference || Interlocked.Exchange(ref disposed, 1) != 0)
             return;
         shared.Scheduler.FailQueued(this);
         shared.Release();
