@@ -1,3 +1,4 @@
+using LastTokenEmbeddings.Pooling;
 using System.Diagnostics;
 using LastTokenEmbeddings.Embeddings;
 using LastTokenEmbeddings.Modeling;
@@ -31,7 +32,7 @@ internal static class Profiler
         Tensor Norm(Tensor x, Tensor w) => Time("rmsnorm", () =>
         {
             var f = x.to(ScalarType.Float32);
-            var normed = f * rsqrt(f.pow(2).mean([-1L], keepdim: true) + config.RmsNormEps);
+            var normed = f * rsqrt(f.pow(SafeScalars.Of(2)).mean([-1L], keepdim: true).add(SafeScalars.Of(config.RmsNormEps), SafeScalars.Of(1)));
             return w * normed.to(w.dtype);
         });
         Tensor Lin(Tensor x, string name) => x.dtype != weights[name].dtype ? throw new InvalidOperationException($"{name}: input {x.dtype}, weight {weights[name].dtype}, norm {weights[prefix + "norm.weight"].dtype}") : Time("matmul (linear)", () => nn.functional.linear(x, weights[name]));
@@ -49,7 +50,7 @@ internal static class Profiler
             var ids = tensor(flat, [texts.Length, length]);
             var padding = tensor(flatMask, [texts.Length, length]);
             var hidden = Time("embedding+rotary tables+mask", () => weights[prefix + "embed_tokens.weight"].index_select(0, ids.reshape(-1)).reshape(ids.shape[0], ids.shape[1], -1).to(decoder.Model.DType));
-            var positions = padding.to(ScalarType.Int64).cumsum(1).sub_(1).clamp_min_(0);
+            var positions = padding.to(ScalarType.Int64).cumsum(1).sub_(SafeScalars.OfInteger(1)).clamp_min_(SafeScalars.OfInteger(0));
             var (cos, sin) = Time("embedding+rotary tables+mask", () => rotary.Forward(positions, decoder.Model.DType));
             var needsMask = (config.SlidingWindow is { } w && length > w) || !padding.all().item<bool>();
             var mask = needsMask ? Time("embedding+rotary tables+mask", () => AttentionMask.Build(padding, config.SlidingWindow)) : null;
@@ -74,13 +75,13 @@ internal static class Profiler
                     : nn.functional.scaled_dot_product_attention(q, k, v, mask));
                 var merged = Time("reshape/transpose", () => att.transpose(1, 2).reshape(b, length, heads * hd));
                 var o = Lin(merged, p + "self_attn.o_proj.weight");
-                hidden = Time("residual add", () => hidden + o);
+                hidden = Time("residual add", () => hidden.add(o, SafeScalars.Of(1)));
                 x = Norm(hidden, weights[p + "post_attention_layernorm.weight"]);
                 var gate = Lin(x, p + "mlp.gate_proj.weight");
                 var up = Lin(x, p + "mlp.up_proj.weight");
                 var gated = Time("silu*mul", () => nn.functional.silu(gate).mul_(up));
                 var down = Lin(gated, p + "mlp.down_proj.weight");
-                hidden = Time("residual add", () => hidden + down);
+                hidden = Time("residual add", () => hidden.add(down, SafeScalars.Of(1)));
             }
             hidden = Norm(hidden, weights[prefix + "norm.weight"]);
         }

@@ -11,9 +11,9 @@ namespace LastTokenEmbeddings.Modeling;
 /// </summary>
 internal static class Scalars
 {
-    public static readonly Scalar Zero = 0;
-    public static readonly Scalar One = 1;
-    public static readonly Scalar Two = 2;
+    public static readonly Scalar Zero = 0.ToScalar();
+    public static readonly Scalar One = 1.ToScalar();
+    public static readonly Scalar Two = 2.ToScalar();
 
     /// <summary><c>arange(start, stop, step)</c> as int64, with its scalars kept alive through the call.</summary>
     public static torch.Tensor Arange(long start, long stop, long step, torch.Device? device = null)

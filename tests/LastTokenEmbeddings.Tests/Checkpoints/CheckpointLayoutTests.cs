@@ -85,7 +85,7 @@ public class CheckpointLayoutTests
     {
         // hidden 64 with 4 heads of 32 (not 16): q_proj [128, 64], k/v_proj [64, 64], o_proj [64, 128].
         var generator = new TorchSharp.torch.Generator(7);
-        Tensor Random(params long[] shape) => randn(shape, generator: generator) * 0.05;
+        Tensor Random(params long[] shape) => randn(shape, generator: generator).mul(SafeScalars.Of(0.05));
         using var variant = new FixtureRewriter()
             .Config(c => c["head_dim"] = 32)
             .Weights((name, tensor) => name switch

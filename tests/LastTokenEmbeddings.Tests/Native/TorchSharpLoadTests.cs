@@ -7,7 +7,7 @@ public class TorchSharpLoadTests
     [Test]
     public void TorchSharp_native_library_loads_and_computes()
     {
-        using var x = arange(4, dtype: ScalarType.Float32);
+        using var x = TestTensors.Range(4);
         Assert.That(x.sum().item<float>(), Is.EqualTo(6f));
     }
 }

@@ -47,7 +47,7 @@ public class CustomPoolingTests
         {
             using var scope = NewDisposeScope();
             var hidden = ReferenceData.Tensor($"float32/chat/{index}/last_hidden_state");
-            var weights = arange(1, hidden.shape[0] + 1, dtype: ScalarType.Float32).unsqueeze(1);
+            var weights = TestTensors.Range(1, hidden.shape[0] + 1).unsqueeze(1);
             var expected = (hidden * weights).sum(dim: 0) / weights.sum();
             Assert.That(vectors[row].Vector, Is.EqualTo(expected.data<float>().ToArray()).Within(1e-4));
         }

@@ -74,7 +74,7 @@ public sealed class CheckpointSynthesizerTests
 
         using var checkpoint = ShardedCheckpoint.Open(directory);
         using var norm = checkpoint.Read("model.layers.0.input_layernorm.weight");
-        Assert.That(norm.eq(1).all().item<bool>(), Is.True);
+        Assert.That(norm.eq(SafeScalars.Of(1)).all().item<bool>(), Is.True);
         using var q = checkpoint.Read("model.layers.0.self_attn.q_proj.weight");
         Assert.That(q.std().item<float>(), Is.EqualTo(0.02f).Within(0.002f));
         Assert.That(q.mean().item<float>(), Is.EqualTo(0f).Within(0.002f));

@@ -54,7 +54,7 @@ public class SafetensorsFuzzTests
         var path = Path.Combine(_dir, "base.safetensors");
         var tensors = new Dictionary<string, Tensor>
         {
-            ["w"] = arange(6, ScalarType.Float32).reshape(2, 3),
+            ["w"] = TestTensors.Range(6).reshape(2, 3),
             ["h"] = ones(3, ScalarType.Float16),
             ["b"] = ones(2, 2, ScalarType.BFloat16),
             ["i"] = tensor(new[] { 1L, -2L }),

@@ -1,3 +1,4 @@
+using LastTokenEmbeddings.Pooling;
 using System.Buffers.Binary;
 using System.Text;
 using LastTokenEmbeddings.Checkpoints;
@@ -10,9 +11,9 @@ public class SafetensorsRoundTripTests : SafetensorsTestBase
 {
     private static Dictionary<string, Tensor> SampleTensors() => new()
     {
-        ["f32"] = arange(12, ScalarType.Float32).reshape(3, 4) * 0.5f - 2f,
-        ["f16"] = (arange(6, ScalarType.Float32) / 3f).to_type(ScalarType.Float16),
-        ["bf16"] = (arange(8, ScalarType.Float32) * -1.25f).to_type(ScalarType.BFloat16).reshape(2, 2, 2),
+        ["f32"] = TestTensors.Range(12).reshape(3, 4).mul(SafeScalars.Of(0.5)).sub(SafeScalars.Of(2)),
+        ["f16"] = TestTensors.Range(6).div(SafeScalars.Of(3)).to_type(ScalarType.Float16),
+        ["bf16"] = TestTensors.Range(8).mul(SafeScalars.Of(-1.25)).to_type(ScalarType.BFloat16).reshape(2, 2, 2),
         ["f64"] = tensor(new[] { Math.PI, -0.0, double.MaxValue, double.Epsilon }),
         ["i64"] = tensor(new[] { long.MinValue, -1L, 0L, long.MaxValue }),
         ["i32"] = tensor(new[] { int.MinValue, 7, int.MaxValue }),
@@ -22,7 +23,7 @@ public class SafetensorsRoundTripTests : SafetensorsTestBase
         ["bool"] = tensor(new[] { true, false, true, true, false }),
         ["scalar"] = tensor(3.5f),
         ["empty"] = zeros(new long[] { 0, 4 }, ScalarType.Float32),
-        ["transposed"] = arange(6, ScalarType.Float32).reshape(2, 3).t(),
+        ["transposed"] = TestTensors.Range(6, ScalarType.Float32).reshape(2, 3).t(),
     };
 
     private static void AssertSameTensor(Tensor actual, Tensor expected, string name)
@@ -139,7 +140,7 @@ public class SafetensorsRoundTripTests : SafetensorsTestBase
     public void Aligned_reads_are_views_over_one_private_mapping()
     {
         var path = Path.Combine(TempDir, "view.safetensors");
-        using (var source = arange(10, ScalarType.Float32))
+        using (var source = TestTensors.Range(10, ScalarType.Float32))
         {
             SafetensorsWriter.Write(path, [new("x", source)]);
         }
@@ -197,7 +198,7 @@ public class SafetensorsRoundTripTests : SafetensorsTestBase
     public void Tensors_stay_valid_after_the_file_is_disposed()
     {
         var path = Path.Combine(TempDir, "dispose.safetensors");
-        using (var source = arange(1000, ScalarType.Int64))
+        using (var source = TestTensors.Range(1000, ScalarType.Int64))
         {
             SafetensorsWriter.Write(path, [new("x", source)]);
         }
@@ -232,7 +233,7 @@ public class SafetensorsRoundTripTests : SafetensorsTestBase
     public void Open_inside_a_dispose_scope_keeps_the_mapping_alive()
     {
         var path = Path.Combine(TempDir, "scope.safetensors");
-        using (var source = arange(4, ScalarType.Float32))
+        using (var source = TestTensors.Range(4, ScalarType.Float32))
         {
             SafetensorsWriter.Write(path, [new("x", source)]);
         }

@@ -1,3 +1,4 @@
+using LastTokenEmbeddings.Pooling;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Checkpoints.Safetensors;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ public class ShardedCheckpointTests : SafetensorsTestBase
 
     private void WriteShard(string fileName, params string[] tensorNames)
     {
-        var tensors = tensorNames.Select((name, i) => new KeyValuePair<string, Tensor>(name, full(new long[] { 2 }, i + 1f))).ToList();
+        var tensors = tensorNames.Select((name, i) => new KeyValuePair<string, Tensor>(name, full(new long[] { 2 }, SafeScalars.Of(i + 1)))).ToList();
         SafetensorsWriter.Write(Path.Combine(TempDir, fileName), tensors);
         foreach (var (_, t) in tensors)
         {
