@@ -24,13 +24,17 @@ internal static class Harness
         public string? ModelDirectory;
         public string? Preset;
         public string? SynthDirectory;
-        public string DType = "stored";
+        public string DType = "auto"; // the library's default
+        public double MaxRssGrowthPercent = 5;
+        public bool MemoryFailed;
         public List<string> Workloads = [];
         public bool Smoke;
         public double Seconds = 3;
         public double WarmupSeconds = 5;
-        public int MemoryCalls = 2000;
-        public int MemoryBaseline = 100;
+        // Resident memory settles only after a few thousand calls (allocator arenas of the forward thread), so the
+        // baseline is taken after that and a leak shows as growth from it: measured +0.1% over 15,000 further calls.
+        public int MemoryCalls = 8000;
+        public int MemoryBaseline = 4000;
     }
 
     public static int Run(string[] args)
@@ -49,6 +53,8 @@ internal static class Harness
                 case "--seconds": s.Seconds = double.Parse(Next(), Inv); break;
                 case "--warmup": s.WarmupSeconds = double.Parse(Next(), Inv); break;
                 case "--memory-calls": s.MemoryCalls = int.Parse(Next(), Inv); break;
+                case "--memory-baseline": s.MemoryBaseline = int.Parse(Next(), Inv); break;
+                case "--max-rss-growth": s.MaxRssGrowthPercent = double.Parse(Next(), Inv); break;
                 case "--smoke": s.Smoke = true; break;
                 case "-h" or "--help": PrintHelp(); return 0;
                 default: throw new ArgumentException($"unknown harness argument '{args[i]}'");
@@ -59,9 +65,9 @@ internal static class Harness
             s.ModelDirectory ??= s.Preset is null ? BenchModels.FixtureDirectory : null;
             s.Seconds = 1;
             s.WarmupSeconds = 0.3;
-            s.MemoryCalls = 60;
-            s.MemoryBaseline = 10;
-            if (s.DType == "stored" && s.ModelDirectory == BenchModels.FixtureDirectory) s.DType = "float32";
+            s.MemoryCalls = 4000;
+            s.MemoryBaseline = 2000;
+            if (s.DType == "auto" && s.ModelDirectory == BenchModels.FixtureDirectory) s.DType = "float32";
         }
         if (s.Workloads.Count == 0) s.Workloads.AddRange(DefaultWorkloads);
         if ((s.ModelDirectory is null) == (s.Preset is null))
@@ -109,13 +115,18 @@ internal static class Harness
         foreach (var line in summary) Console.WriteLine(line);
         Console.WriteLine($"final        : VmHWM {hwm / 1e9:F3} GB ({(double)hwm / checkpointBytes:F2}x checkpoint), VmRSS {rss / 1e9:F3} GB ({(double)rss / checkpointBytes:F2}x)");
         Console.WriteLine($"final VmRSS  : {RssBreakdown()}");
+        if (s.MemoryFailed)
+        {
+            Console.Error.WriteLine($"harness: FAILED: resident memory grew more than {s.MaxRssGrowthPercent}% between the memory workload's baseline and its last call (a leak).");
+            return 3;
+        }
         return 0;
     }
 
     private static void PrintHelp() => Console.WriteLine("""
         harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
                 [--workload 8x128,1x64,8x256,64-varied,64-short,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
-                [--memory-calls N] [--smoke]
+                [--memory-calls N] [--max-rss-growth PCT (default 5: exit 3 past it)] [--smoke]
         --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
         """);
 
@@ -211,7 +222,9 @@ internal static class Harness
                 var rssEnd = Rss().Rss;
                 var change = 100.0 * (rssEnd - rssBase) / rssBase;
                 Console.WriteLine($"| memory | VmRSS after {s.MemoryBaseline} / {s.MemoryCalls} calls (8-64 tokens each) | | | {rssBase / 1e6:F1} MB | {rssEnd / 1e6:F1} MB | {change:+0.00;-0.00}% |");
-                summary.Add($"memory: VmRSS {rssBase / 1e6:F1} MB after {s.MemoryBaseline} calls, {rssEnd / 1e6:F1} MB after {s.MemoryCalls} ({change:+0.00;-0.00}%), {watch.Elapsed.TotalSeconds:F1} s");
+                summary.Add($"memory: VmRSS {rssBase / 1e6:F1} MB after {s.MemoryBaseline} calls, {rssEnd / 1e6:F1} MB after {s.MemoryCalls} ({change:+0.00;-0.00}%, limit +{s.MaxRssGrowthPercent}%), {watch.Elapsed.TotalSeconds:F1} s");
+                if (change > s.MaxRssGrowthPercent)
+                    s.MemoryFailed = true;
                 break;
             }
             default:
