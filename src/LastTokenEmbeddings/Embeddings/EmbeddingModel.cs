@@ -194,7 +194,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
     {
         ArgumentNullException.ThrowIfNull(text);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        return BuildPrompts([text], call, CancellationToken.None).Ids[0];
+        return BuildPrompts([text], call, CancellationToken.None, forEmbedding: false).Ids[0];
     }
 
     /// <inheritdoc />
@@ -326,7 +326,7 @@ public sealed class EmbeddingModel : IEmbeddingModel
         }
     }
 
-    private (int[][] Ids, bool[] Truncated) BuildPrompts(IReadOnlyList<string> texts, EmbeddingCallOptions call, CancellationToken cancellationToken)
+    private (int[][] Ids, bool[] Truncated) BuildPrompts(IReadOnlyList<string> texts, EmbeddingCallOptions call, CancellationToken cancellationToken, bool forEmbedding = true)
     {
         var format = FormatFor(call);
         var policy = call.Truncation ?? options.Truncation;
@@ -336,6 +336,8 @@ public sealed class EmbeddingModel : IEmbeddingModel
         {
             cancellationToken.ThrowIfCancellationRequested();
             ids[i] = format.BuildIds(shared.Tokenizer, texts[i], call.Role, MaxTokens, policy, call.TruncationDirection, parseSpecialTokens, out truncated[i]);
+            if (forEmbedding && ids[i].Length == 0)
+                throw new ArgumentException($"texts[{i}] is empty and the '{format.Name}' format adds no tokens for it, so there is nothing to embed (this tokenizer adds no BOS).", nameof(texts));
         }
         return (ids, truncated);
     }
