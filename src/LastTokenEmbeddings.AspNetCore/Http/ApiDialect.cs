@@ -29,7 +29,7 @@ internal abstract class ApiDialect
             response.Headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         if (error.Kind == ApiErrorKind.Unauthorized)
             response.Headers.WWWAuthenticate = "Bearer";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, JsonResponse.WriterOptions);
         WriteBody(writer, error);
         await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -10,12 +11,18 @@ internal static class JsonResponse
 {
     private const int FlushThresholdBytes = 64 * 1024;
 
+    /// <summary>
+    /// Escapes only what JSON requires (quotes, backslash, control characters): these bodies are never embedded in
+    /// HTML, and token texts such as <c>&lt;s&gt;</c> or CJK should read as they are.
+    /// </summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes a 200 JSON response with <paramref name="write"/>; <paramref name="write"/> may await <see cref="FlushIfFullAsync"/>.</summary>
     public static async Task WriteAsync(HttpResponse response, Func<Utf8JsonWriter, Task> write)
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.Body);
+        await using var writer = new Utf8JsonWriter(response.Body, WriterOptions);
         await write(writer).ConfigureAwait(false);
         await writer.FlushAsync(response.HttpContext.RequestAborted).ConfigureAwait(false);
     }

@@ -1,0 +1,3 @@
+using LastTokenEmbeddings.Server;
+
+return await ServerApp.RunAsync(args).ConfigureAwait(false);
