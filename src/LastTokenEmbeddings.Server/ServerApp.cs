@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.Net;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Embeddings;
@@ -21,16 +20,15 @@ internal static partial class ServerApp
     {
         var commandLine = new ServerCommandLine();
         var parsed = commandLine.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (parsed.Action is HelpAction)
+        if (parsed.Errors.Count == 0 && parsed.Action is not null) // --help, --version
             return await parsed.InvokeAsync().ConfigureAwait(false);
-        if (parsed.Errors.Count > 0)
+        var problems = commandLine.Problems(parsed);
+        if (problems.Count > 0)
         {
-            foreach (var error in parsed.Errors)
-                await Console.Error.WriteLineAsync($"lte-server: error: {error.Message} (see --help)").ConfigureAwait(false);
+            foreach (var problem in problems)
+                await Console.Error.WriteLineAsync($"lte-server: error: {problem} (see --help)").ConfigureAwait(false);
             return 2;
         }
-        if (parsed.Action is not null) // --version
-            return await parsed.InvokeAsync().ConfigureAwait(false);
 
         var settings = commandLine.Settings(parsed);
         await using var app = Build(settings);

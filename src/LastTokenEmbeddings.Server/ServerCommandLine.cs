@@ -20,6 +20,9 @@ internal sealed class ServerCommandLine
     private static readonly string[] RoleNames = ["query", "document"];
     private static readonly string[] LogFormats = ["text", "json"];
 
+    /// <summary>The variable that carries the API key (preferred over <c>--api-key</c>).</summary>
+    public const string ApiKeyVariable = "LTE_API_KEY";
+
     private readonly Option<string?> model = WithEnv(new Option<string?>("--model", "-m")
     {
         Description = "Model directory, or Hugging Face id ORG/NAME (downloaded into the hub cache unless HF_HUB_OFFLINE=1).",
@@ -74,11 +77,12 @@ internal sealed class ServerCommandLine
         Description = "Most texts in one forward pass (default 64).",
     });
 
-    private readonly Option<string?> apiKey = WithEnv(new Option<string?>("--api-key")
+    // No environment default: help would print it. The variable is read in Settings instead.
+    private readonly Option<string?> apiKey = new("--api-key")
     {
-        Description = "Require 'Authorization: Bearer KEY' on the API routes (/health and /metrics stay open). Prefer the LTE_API_KEY variable: command lines are visible to other users.",
+        Description = $"Require 'Authorization: Bearer KEY' on the API routes (/health and /metrics stay open). Prefer the {ApiKeyVariable} variable: command lines are visible to other users. [env: {ApiKeyVariable}]",
         HelpName = "KEY",
-    });
+    };
 
     private readonly Option<string?> servedModelName = WithEnv(new Option<string?>("--served-model-name")
     {
@@ -148,29 +152,39 @@ internal sealed class ServerCommandLine
         {
             Root.Options.Add(option);
         }
-        Root.Validators.Add(result =>
-        {
-            if (string.IsNullOrWhiteSpace(result.GetValue(model)))
-                result.AddError("--model (or LTE_MODEL) is required.");
-            if (result.GetValue(port) is < 0 or > 65535)
-                result.AddError("--port must lie in [0, 65535].");
-            if (result.GetValue(shutdownTimeout) < 0)
-                result.AddError("--shutdown-timeout must not be negative.");
-            if (result.GetValue(instruction) is not null && result.GetValue(prompt) is not ("e5-instruct" or "qwen3-embedding"))
-                result.AddError("--instruction applies only to --prompt e5-instruct or qwen3-embedding.");
-        });
     }
 
     /// <summary>The command (for parsing and help).</summary>
     public RootCommand Root { get; }
 
-    /// <summary>The settings of a parse without errors.</summary>
+    /// <summary>
+    /// What is wrong with a command line: parse errors, then checks that need the final values (command-line
+    /// validators do not see values that come from environment variables).
+    /// </summary>
+    public IReadOnlyList<string> Problems(ParseResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var problems = result.Errors.Select(error => error.Message).ToList();
+        if (problems.Count > 0)
+            return problems;
+        if (string.IsNullOrWhiteSpace(result.GetValue(model)))
+            problems.Add("--model (or LTE_MODEL) is required.");
+        if (result.GetValue(port) is < 0 or > 65535)
+            problems.Add("--port must lie in [0, 65535].");
+        if (result.GetValue(shutdownTimeout) < 0)
+            problems.Add("--shutdown-timeout must not be negative.");
+        if (result.GetValue(instruction) is not null && result.GetValue(prompt) is not ("e5-instruct" or "qwen3-embedding"))
+            problems.Add("--instruction applies only to --prompt e5-instruct or qwen3-embedding.");
+        return problems;
+    }
+
+    /// <summary>The settings of a command line without <see cref="Problems"/>.</summary>
     public ServerSettings Settings(ParseResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
         ComputeDTypeNames.TryParse(result.GetValue(dtype), out var computeDType);
         var promptName = result.GetValue(prompt);
-        var key = result.GetValue(apiKey);
+        var key = result.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
         return new ServerSettings
         {
             Model = result.GetValue(model)!,
