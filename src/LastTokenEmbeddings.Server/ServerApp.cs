@@ -66,6 +66,10 @@ internal static partial class ServerApp
             "*" or "+" => IPAddress.Any,
             var text => IPAddress.TryParse(text, out var parsed) ? parsed : throw new ArgumentException($"--host '{text}' is not an IP address or localhost."),
         };
+        // --host/--port decide the endpoint; ASPNETCORE_URLS / ASPNETCORE_HTTP_PORTS (set in .NET container images) do not.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
+        builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
+        builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
