@@ -5,7 +5,6 @@ using LastTokenEmbeddings.Embeddings;
 using LastTokenEmbeddings.Hub;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Options;
 
 namespace LastTokenEmbeddings.Server;
 
@@ -36,8 +35,9 @@ internal static partial class ServerApp
         {
             await app.StartAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is CheckpointException or HubException or OptionsValidationException or ArgumentException or IOException)
+        catch (Exception e)
         {
+            // Whatever stops the start (bad model, options, port in use, ...) is reported in one line, not a stack trace.
             await Console.Error.WriteLineAsync("lte-server: error: " + e.Message).ConfigureAwait(false);
             return 1;
         }

@@ -16,7 +16,7 @@ internal sealed class InfoEndpoints(EndpointRunner runner, ServedModel served, I
 
     public static EndpointSpec InfoSpec { get; } = new("info", ApiDialect.Tei);
 
-    public static EndpointSpec HealthSpec { get; } = new("health", ApiDialect.Tei, RequiresApiKey: false);
+    public static EndpointSpec HealthSpec { get; } = new("health", ApiDialect.Tei, RequiresApiKey: false, Probe: true);
 
     public static EndpointSpec ModelsSpec { get; } = new("openai_models", ApiDialect.OpenAI);
 

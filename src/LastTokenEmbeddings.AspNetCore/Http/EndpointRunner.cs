@@ -14,7 +14,8 @@ namespace LastTokenEmbeddings.AspNetCore.Http;
 /// <param name="Name">Metric label and log field, e.g. "embed".</param>
 /// <param name="Dialect">How its errors are written.</param>
 /// <param name="RequiresApiKey">Whether <see cref="EmbeddingServerOptions.ApiKey"/> applies to it.</param>
-internal sealed record EndpointSpec(string Name, ApiDialect Dialect, bool RequiresApiKey = true);
+/// <param name="Probe">A probe route (health): its successes are logged at debug level, as probes come every few seconds.</param>
+internal sealed record EndpointSpec(string Name, ApiDialect Dialect, bool RequiresApiKey = true, bool Probe = false);
 
 /// <summary>What a handler reports about its request for metrics and logs (never the inputs themselves).</summary>
 internal sealed class RequestTrace
@@ -102,7 +103,10 @@ internal sealed partial class EndpointRunner
         var statusLabel = status.ToString(CultureInfo.InvariantCulture);
         metrics.Requests.WithLabels(spec.Name, statusLabel).Inc();
         metrics.Duration.WithLabels(spec.Name).Observe(Stopwatch.GetElapsedTime(trace.StartTimestamp).TotalSeconds);
-        LogRequest(logger, spec.Name, status, trace.Inputs, trace.Tokens, trace.ElapsedMilliseconds);
+        if (spec.Probe && status < 400)
+            LogProbe(logger, spec.Name, status, trace.ElapsedMilliseconds);
+        else
+            LogRequest(logger, spec.Name, status, trace.Inputs, trace.Tokens, trace.ElapsedMilliseconds);
     }
 
     /// <summary>Admits the request past the concurrency limit, or refuses it at once with 429.</summary>
@@ -153,6 +157,9 @@ internal sealed partial class EndpointRunner
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Endpoint} {Status}: {Inputs} inputs, {Tokens} tokens in {ElapsedMs} ms")]
     private static partial void LogRequest(ILogger logger, string endpoint, int status, int inputs, long tokens, long elapsedMs);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Endpoint} {Status} in {ElapsedMs} ms")]
+    private static partial void LogProbe(ILogger logger, string endpoint, int status, long elapsedMs);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Endpoint}: the model failed on a well-formed request")]
     private static partial void LogBackendFailure(ILogger logger, Exception exception, string endpoint);
