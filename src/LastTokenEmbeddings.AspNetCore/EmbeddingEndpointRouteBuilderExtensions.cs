@@ -13,7 +13,7 @@ public static class EmbeddingEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps OpenAI's <c>POST /v1/embeddings</c> (also <c>/embeddings</c>) and <c>GET /v1/models</c>, TEI's
-    /// <c>POST /embed</c>, <c>POST /tokenize</c>, <c>GET /info</c> and <c>GET /health</c>, and Prometheus'
+    /// <c>POST /embed</c> (also <c>POST /</c>), <c>POST /tokenize</c>, <c>GET /info</c> and <c>GET /health</c>, and Prometheus'
     /// <c>GET /metrics</c>. Map it under a prefix with <c>app.MapGroup("/prefix").MapEmbeddings()</c>.
     /// </summary>
     /// <param name="endpoints">The application or a route group.</param>
@@ -29,6 +29,7 @@ public static class EmbeddingEndpointRouteBuilderExtensions
         group.MapPost("/embeddings", Handle<OpenAIEmbeddingsEndpoint>((e, c) => e.HandleAsync(c)));
         group.MapGet("/v1/models", Handle<InfoEndpoints>((e, c) => e.ModelsAsync(c)));
         group.MapPost("/embed", Handle<TeiEmbedEndpoint>((e, c) => e.HandleAsync(c)));
+        group.MapPost("/", Handle<TeiEmbedEndpoint>((e, c) => e.HandleAsync(c))); // TEI serves an embedding model's /embed at the root too
         group.MapPost("/tokenize", Handle<TeiTokenizeEndpoint>((e, c) => e.HandleAsync(c)));
         group.MapGet("/info", Handle<InfoEndpoints>((e, c) => e.InfoAsync(c)));
         group.MapGet("/health", Handle<InfoEndpoints>((e, c) => e.HealthAsync(c)));

@@ -32,6 +32,14 @@ public class TeiEmbedTests
     }
 
     [Test]
+    public async Task The_root_route_is_embed_as_in_TEI()
+    {
+        var expected = await Fixtures.TinyModel.EmbedAsync("Hello world!");
+        var rows = Rows(await (await server.PostJsonAsync("/", new { inputs = "Hello world!" })).JsonAsync(HttpStatusCode.OK));
+        Vectors.AssertClose(rows[0], expected.Vector, "root");
+    }
+
+    [Test]
     public async Task A_single_string_still_gives_a_list_of_vectors()
     {
         var expected = await Fixtures.TinyModel.EmbedAsync("Hello world!");
