@@ -32,6 +32,16 @@ public class TeiEmbedTests
     }
 
     [Test]
+    public async Task A_body_with_a_byte_order_mark_is_read()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"inputs": "Hello world!"}""");
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. json]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var rows = Rows(await (await server.Client.PostAsync("/embed", content)).JsonAsync(HttpStatusCode.OK));
+        Vectors.AssertClose(rows[0], (await Fixtures.TinyModel.EmbedAsync("Hello world!")).Vector, "with BOM");
+    }
+
+    [Test]
     public async Task The_root_route_is_embed_as_in_TEI()
     {
         var expected = await Fixtures.TinyModel.EmbedAsync("Hello world!");

@@ -78,7 +78,8 @@ internal sealed class OpenAIEmbeddingsEndpoint(EndpointRunner runner, ServedMode
             return;
         if (requested == served.ServedName || requested == served.Model.ModelId)
             return;
+        var shown = requested.Length > 100 ? requested[..100] + "…" : requested;
         throw new ApiException(ApiErrorKind.ModelNotFound,
-            $"The model `{requested}` does not exist; this server serves `{served.ServedName}`.", "model", "model_not_found");
+            $"The model `{shown}` does not exist; this server serves `{served.ServedName}`.", "model", "model_not_found");
     }
 }

@@ -22,6 +22,8 @@ internal static class JsonRequest
             sizeLimit.MaxRequestBodySize = maxBytes;
 
         var body = await ReadBodyAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        if (body.Span.StartsWith("\uFEFF"u8))
+            body = body[3..]; // a UTF-8 byte-order mark, which some clients send and the JSON reader refuses
         if (body.Length == 0)
             throw new ApiException(ApiErrorKind.InvalidJson, "The request body is empty; expected a JSON object.");
         JsonDocument document;
