@@ -1,7 +1,7 @@
 namespace LastTokenEmbeddings.Checkpoints;
 
 /// <summary>The names command lines and configuration files use for <see cref="ComputeDType"/>.</summary>
-internal static class ComputeDTypeNames
+public static class ComputeDTypeNames
 {
     /// <summary>"auto", "stored", "float32", "bfloat16", "float16".</summary>
     public static IReadOnlyList<string> Names { get; } = ["auto", "stored", "float32", "bfloat16", "float16"];
