@@ -13,7 +13,7 @@ public static class EmbeddingEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps OpenAI's <c>POST /v1/embeddings</c> (also <c>/embeddings</c>) and <c>GET /v1/models</c>, TEI's
-    /// <c>POST /embed</c> (also <c>POST /</c>), <c>POST /tokenize</c>, <c>GET /info</c> and <c>GET /health</c>, and Prometheus'
+    /// <c>POST /embed</c> (also <c>POST /</c>), <c>POST /tokenize</c>, <c>POST /rerank</c> (when an <c>IReranker</c> is registered), <c>GET /info</c> and <c>GET /health</c>, and Prometheus
     /// <c>GET /metrics</c>. Map it under a prefix with <c>app.MapGroup("/prefix").MapEmbeddings()</c>.
     /// </summary>
     /// <param name="endpoints">The application or a route group.</param>
@@ -31,6 +31,9 @@ public static class EmbeddingEndpointRouteBuilderExtensions
         group.MapPost("/embed", Handle<TeiEmbedEndpoint>((e, c) => e.HandleAsync(c)));
         group.MapPost("/", Handle<TeiEmbedEndpoint>((e, c) => e.HandleAsync(c))); // TEI serves an embedding model's /embed at the root too
         group.MapPost("/tokenize", Handle<TeiTokenizeEndpoint>((e, c) => e.HandleAsync(c)));
+        // TEI's /rerank, where a reranker is registered besides the embedding model.
+        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>()?.IsService(typeof(LastTokenEmbeddings.Reranking.IReranker)) == true)
+            group.MapPost("/rerank", Handle<TeiRerankEndpoint>((e, c) => e.HandleAsync(c)));
         group.MapGet("/info", Handle<InfoEndpoints>((e, c) => e.InfoAsync(c)));
         group.MapGet("/health", Handle<InfoEndpoints>((e, c) => e.HealthAsync(c)));
         group.MapMetrics("/metrics", endpoints.ServiceProvider.GetRequiredService<ServerMetrics>().Registry);

@@ -32,6 +32,8 @@ public static class EmbeddingServerServiceCollectionExtensions
         services.TryAddSingleton<OpenAIEmbeddingsEndpoint>();
         services.TryAddSingleton<TeiEmbedEndpoint>();
         services.TryAddSingleton<TeiTokenizeEndpoint>();
+        services.TryAddSingleton(sp => new TeiRerankEndpoint(sp.GetRequiredService<EndpointRunner>(),
+            sp.GetService<LastTokenEmbeddings.Reranking.IReranker>() ?? throw new InvalidOperationException("POST /rerank needs an IReranker registered (e.g. services.AddSingleton<IReranker>(Reranker.Load(...))).")));
         services.TryAddSingleton<InfoEndpoints>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Hosting.IHostedService, ModelWarmup>());
         return services;

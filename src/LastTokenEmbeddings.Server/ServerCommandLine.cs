@@ -29,6 +29,12 @@ internal sealed class ServerCommandLine
         HelpName = "DIR_OR_ID",
     });
 
+    private readonly Option<string?> reranker = WithEnv(new Option<string?>("--reranker")
+    {
+        Description = "A reranker to serve at TEI's POST /rerank besides the embedding model (Qwen3-Reranker format): directory or Hugging Face id.",
+        HelpName = "DIR_OR_ID",
+    });
+
     private readonly Option<string> host = WithEnv(new Option<string>("--host")
     {
         Description = "Address to listen on: 127.0.0.1 (default), 0.0.0.0 or :: for every interface (containers), or localhost.",
@@ -142,10 +148,10 @@ internal sealed class ServerCommandLine
 
     public ServerCommandLine()
     {
-        Root = new RootCommand("LastTokenEmbeddings server: OpenAI-compatible /v1/embeddings and Hugging Face TEI-compatible /embed, /tokenize, /info, /health, /metrics.");
+        Root = new RootCommand("LastTokenEmbeddings server: OpenAI-compatible /v1/embeddings and Hugging Face TEI-compatible /embed, /tokenize, /rerank (with --reranker), /info, /health, /metrics.");
         foreach (var option in new Option[]
                  {
-                     model, host, port, dtype, pooling, prompt, instruction, maxTokens, maxBatchTokens, maxBatchRequests, apiKey,
+                     model, reranker, host, port, dtype, pooling, prompt, instruction, maxTokens, maxBatchTokens, maxBatchRequests, apiKey,
                      servedModelName, acceptAnyModelName, maxConcurrentRequests, maxClientBatchSize, payloadLimit, autoTruncate,
                      defaultInputType, noCrossRequestBatching, shutdownTimeout, logFormat,
                  })
@@ -188,6 +194,7 @@ internal sealed class ServerCommandLine
         return new ServerSettings
         {
             Model = result.GetValue(model)!,
+            Reranker = result.GetValue(reranker),
             Host = result.GetValue(host)!,
             Port = result.GetValue(port),
             Load = new ModelLoadOptions { DType = computeDType },

@@ -10,6 +10,9 @@ internal sealed record ServerSettings
 {
     public required string Model { get; init; }
 
+    /// <summary>A reranker (directory or hub id) served at <c>POST /rerank</c>, or <see langword="null"/>.</summary>
+    public string? Reranker { get; init; }
+
     public string Host { get; init; } = "127.0.0.1";
 
     public int Port { get; init; } = 8080;
