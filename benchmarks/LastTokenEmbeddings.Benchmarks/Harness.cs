@@ -16,7 +16,7 @@ namespace LastTokenEmbeddings.Benchmarks;
 /// </summary>
 internal static class Harness
 {
-    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "logits-vs-hidden", "memory"];
+    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "concurrent-16", "logits-vs-hidden", "memory"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private sealed class Settings
@@ -26,6 +26,7 @@ internal static class Harness
         public string? SynthDirectory;
         public string DType = "auto"; // the library's default
         public double MaxRssGrowthPercent = 5;
+        public string? Stored; // stored dtype of a synthesized checkpoint: f32, bf16, f16 (default: f32 for float32 compute, else bf16)
         public bool MemoryFailed;
         public List<string> Workloads = [];
         public bool Smoke;
@@ -49,6 +50,7 @@ internal static class Harness
                 case "--synthesize": s.Preset = Next(); break;
                 case "--synth-dir": s.SynthDirectory = Next(); break;
                 case "--dtype": s.DType = Next(); break;
+                case "--stored": s.Stored = Next(); break;
                 case "--workload": s.Workloads.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--seconds": s.Seconds = double.Parse(Next(), Inv); break;
                 case "--warmup": s.WarmupSeconds = double.Parse(Next(), Inv); break;
@@ -75,7 +77,9 @@ internal static class Harness
 
         if (!ComputeDTypeNames.TryParse(s.DType, out var compute))
             throw new ArgumentException($"--dtype must be one of {string.Join(", ", ComputeDTypeNames.Names)}, not '{s.DType}'");
-        var directory = s.ModelDirectory ?? SynthesizeInChild(s.Preset!, compute == ComputeDType.Float32 ? SafetensorsDType.F32 : SafetensorsDType.BF16, s.SynthDirectory);
+        var stored = s.Stored is { } storedName ? Enum.Parse<SafetensorsDType>(storedName, ignoreCase: true)
+            : compute == ComputeDType.Float32 ? SafetensorsDType.F32 : SafetensorsDType.BF16;
+        var directory = s.ModelDirectory ?? SynthesizeInChild(s.Preset!, stored, s.SynthDirectory);
 
         // Load first, so VmHWM after load is the load's own peak.
         var loadWatch = Stopwatch.StartNew();
@@ -90,7 +94,7 @@ internal static class Harness
         Console.WriteLine($"# LastTokenEmbeddings throughput harness");
         Console.WriteLine($"model        : {directory}");
         Console.WriteLine($"config       : {config}");
-        Console.WriteLine($"stored dtype : {model.Checkpoint.StoredDType}, compute dtype {computeType}");
+        Console.WriteLine($"stored dtype : {model.Checkpoint.StoredDType}, compute dtype {computeType} ({model.Checkpoint.ComputeDTypeReason})");
         Console.WriteLine($"threads      : torch.get_num_threads() = {get_num_threads()}, Environment.ProcessorCount = {Environment.ProcessorCount}");
         Console.WriteLine($"MKL fast path: IsActive = {MklFastPath.IsActive} ({MklFastPath.Status})");
         Console.WriteLine($"checkpoint   : {checkpointBytes / 1e9:F3} GB in {model.Checkpoint.Files.Count} file(s)");
@@ -125,7 +129,8 @@ internal static class Harness
 
     private static void PrintHelp() => Console.WriteLine("""
         harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
-                [--workload 8x128,1x64,8x256,64-varied,64-short,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
+                [--workload 8x128,1x64,8x256,64-varied,64-short,concurrent-16,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
+                [--stored f32|bf16|f16 (synthesized checkpoints; default f32 for float32 compute, else bf16)]
                 [--memory-calls N] [--max-rss-growth PCT (default 5: exit 3 past it)] [--smoke]
         --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
         """);
@@ -167,6 +172,35 @@ internal static class Harness
                 Report(workload, "article: 1 at a time, all-position logits", texts, true, article, config, peak, allPositionLogits: true);
                 Report(workload, "library: batched last-token-logits", texts, true, library, config, peak);
                 summary.Add($"article-8x128: library batched last-token-logits is {article / library:F2}x faster than the article's path");
+                break;
+            }
+            case "concurrent-16":
+            {
+                // 16 callers, each embedding one 8-32-token text per call in a loop, against the same texts one call at a time.
+                var texts = Texts(64, i => 8 + (13 * i % 25), vocab);
+                var lone = new List<double>();
+                var serial = TimeIt(() =>
+                {
+                    foreach (var t in texts)
+                    {
+                        var one = Stopwatch.StartNew();
+                        model.EmbedTokenIds([t]);
+                        lone.Add(one.Elapsed.TotalMilliseconds);
+                    }
+                }, 1, s.Seconds);
+                var concurrent = TimeIt(() =>
+                {
+                    var callers = Enumerable.Range(0, 16).Select(c => Task.Run(() =>
+                    {
+                        for (var k = c; k < texts.Length; k += 16)
+                            model.EmbedTokenIds([texts[k]]);
+                    })).ToArray();
+                    Task.WaitAll(callers);
+                }, 1, s.Seconds);
+                lone.Sort();
+                Report(workload, "one call at a time (64 calls)", texts, false, serial, config, peak);
+                Report(workload, "16 concurrent callers (64 calls)", texts, false, concurrent, config, peak);
+                summary.Add($"concurrent-16: 16 concurrent callers reach {serial / concurrent:F2}x the throughput of one call at a time; lone-call p50 {lone[lone.Count / 2]:F2} ms");
                 break;
             }
             case "64-varied":

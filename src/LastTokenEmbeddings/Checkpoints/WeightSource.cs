@@ -66,8 +66,11 @@ internal sealed class WeightSource
         var stored = checkpoint.Read(fullName);
         if (stored.dtype == dtype && stored.device == Device)
             return stored; // a view of the memory-mapped file: no second copy
+        Tensor converted;
         using (stored)
-            return stored.to(dtype, Device);
+            converted = stored.to(dtype, Device);
+        checkpoint.ReleasePages(fullName); // converted tensor by tensor: the mapped original need not stay resident
+        return converted;
     }
 
     /// <summary>Marks a tensor as consumed without loading it (a saved copy of a tied LM head).</summary>

@@ -285,6 +285,10 @@ internal sealed class ShardedCheckpoint : IDisposable
     /// <exception cref="CheckpointException">There is no such tensor, or it cannot be read.</exception>
     public Tensor Read(string name) => Find(name).Read(name);
 
+    /// <summary>Drops the resident pages of <paramref name="name"/>'s data from this process (after it was copied elsewhere).</summary>
+    /// <param name="name">A tensor name.</param>
+    public void ReleasePages(string name) => Find(name).ReleasePages(name);
+
     private SafetensorsFile Find(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
