@@ -77,23 +77,49 @@ public static class EmbeddingStreams
         Func<TRecord, string?> textSelector, EmbeddingCallOptions call, EmbeddingStreamOptions options,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // Cancelled when the enumeration ends for any reason, so queued windows never outlive it.
+        // Cancelled when the enumeration ends for any reason, so neither queued windows nor a blocked source outlive it.
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var inFlight = new List<Window<TRecord>>(options.MaxWindowsInFlight);
         var current = new Window<TRecord>(options.WindowSize);
-        var source = records.GetAsyncEnumerator(cancellationToken);
+        var source = records.GetAsyncEnumerator(abandon.Token);
+        Task<bool>? blocked = null; // the source's pending MoveNextAsync while it has no record ready
         try
         {
             while (true)
             {
                 var next = source.MoveNextAsync();
-                if (!next.IsCompleted && current.Count > 0 && inFlight.Count == 0)
+                bool hasNext;
+                if (next.IsCompleted)
                 {
-                    // The source would block and the model is idle: embed what has arrived instead of waiting for a full window.
-                    inFlight.Add(current.Submit(model, call, abandon.Token));
-                    current = new Window<TRecord>(options.WindowSize);
+                    hasNext = await next.ConfigureAwait(false);
                 }
-                if (!await next.ConfigureAwait(false))
+                else
+                {
+                    // The source would block. Embed what has arrived if the model is idle, and hand out windows that
+                    // finish meanwhile, so a slow or live source never holds back results already computed.
+                    if (current.Count > 0 && inFlight.Count == 0)
+                    {
+                        inFlight.Add(current.Submit(model, call, abandon.Token));
+                        current = new Window<TRecord>(options.WindowSize);
+                    }
+                    blocked = next.AsTask();
+                    while (!blocked.IsCompleted && inFlight.Count > 0)
+                    {
+                        var ready = Ready(inFlight, options.PreserveOrder);
+                        if (ready is null)
+                        {
+                            await Task.WhenAny(blocked, Waitable(inFlight, options.PreserveOrder)).ConfigureAwait(false);
+                            continue;
+                        }
+                        var vectors = await ready.VectorsAsync().ConfigureAwait(false);
+                        foreach (var result in ready.Results(vectors))
+                            yield return result;
+                        inFlight.Remove(ready);
+                    }
+                    hasNext = await blocked.ConfigureAwait(false);
+                    blocked = null;
+                }
+                if (!hasNext)
                     break;
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = source.Current;
@@ -103,13 +129,13 @@ public static class EmbeddingStreams
                 inFlight.Add(current.Submit(model, call, abandon.Token));
                 current = new Window<TRecord>(options.WindowSize);
 
-                // Yield what is finished; at the in-flight limit, wait for a window before reading more.
+                // Hand out what is finished; at the in-flight limit, wait for a window before reading more.
                 while (inFlight.Count > 0)
                 {
-                    var ready = options.PreserveOrder ? (inFlight[0].IsCompleted ? inFlight[0] : null) : inFlight.Find(w => w.IsCompleted);
+                    var ready = Ready(inFlight, options.PreserveOrder);
                     if (ready is null && inFlight.Count < options.MaxWindowsInFlight)
                         break;
-                    ready ??= await NextToYield(inFlight, options.PreserveOrder).ConfigureAwait(false);
+                    ready ??= await NextToFinish(inFlight, options.PreserveOrder).ConfigureAwait(false);
                     var vectors = await ready.VectorsAsync().ConfigureAwait(false);
                     foreach (var result in ready.Results(vectors))
                         yield return result;
@@ -121,7 +147,7 @@ public static class EmbeddingStreams
                 inFlight.Add(current.Submit(model, call, abandon.Token));
             while (inFlight.Count > 0)
             {
-                var ready = await NextToYield(inFlight, options.PreserveOrder).ConfigureAwait(false);
+                var ready = await NextToFinish(inFlight, options.PreserveOrder).ConfigureAwait(false);
                 var vectors = await ready.VectorsAsync().ConfigureAwait(false);
                 foreach (var result in ready.Results(vectors))
                     yield return result;
@@ -133,17 +159,40 @@ public static class EmbeddingStreams
             await abandon.CancelAsync().ConfigureAwait(false);
             foreach (var window in inFlight)
                 await window.Settle().ConfigureAwait(false);
+            if (blocked is not null)
+                await Settle(blocked).ConfigureAwait(false); // an enumerator must not be disposed while MoveNextAsync runs
             await source.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    /// <summary>The oldest window (input order), or the first to complete.</summary>
-    private static async Task<Window<TRecord>> NextToYield<TRecord>(List<Window<TRecord>> inFlight, bool preserveOrder)
+    /// <summary>A finished window that may be handed out now: the oldest (input order) or any.</summary>
+    private static Window<TRecord>? Ready<TRecord>(List<Window<TRecord>> inFlight, bool preserveOrder) =>
+        preserveOrder ? (inFlight[0].IsCompleted ? inFlight[0] : null) : inFlight.Find(w => w.IsCompleted);
+
+    /// <summary>Completes when <see cref="Ready"/> may find a window.</summary>
+    private static Task Waitable<TRecord>(List<Window<TRecord>> inFlight, bool preserveOrder) =>
+        preserveOrder ? inFlight[0].Completion : Task.WhenAny(inFlight.Select(w => w.Completion));
+
+    /// <summary>The oldest window (input order), or the first to finish.</summary>
+    private static async Task<Window<TRecord>> NextToFinish<TRecord>(List<Window<TRecord>> inFlight, bool preserveOrder)
     {
         if (preserveOrder)
             return inFlight[0];
-        await Task.WhenAny(inFlight.Select(w => w.Completion)).ConfigureAwait(false);
+        await Waitable(inFlight, preserveOrder: false).ConfigureAwait(false);
         return inFlight.Find(w => w.IsCompleted)!;
+    }
+
+    private static async Task Settle(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The enumeration is already ending (with its own exception, if any); this only waits for the task.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     /// <summary>Records read together and embedded in one call.</summary>
@@ -202,19 +251,6 @@ public static class EmbeddingStreams
         }
 
         /// <summary>Waits for an abandoned window's call to end, ignoring its outcome (it was cancelled or is no longer wanted).</summary>
-        public async Task Settle()
-        {
-            if (embeddings is null)
-                return;
-            try
-            {
-                await embeddings.ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // The enumeration is already ending (with its own exception, if any); this only observes the call.
-            catch (Exception)
-#pragma warning restore CA1031
-            {
-            }
-        }
+        public Task Settle() => embeddings is null ? Task.CompletedTask : EmbeddingStreams.Settle(embeddings);
     }
 }
