@@ -80,8 +80,7 @@ internal sealed class JsonLinesCorpusReader(CorpusInputSettings settings) : ICor
                 return Bad(id, $"missing text (field '{settings.TextField}')");
             if (textElement.ValueKind != JsonValueKind.String)
                 return Bad(id, $"text (field '{settings.TextField}') is a {textElement.ValueKind.ToString().ToLowerInvariant()}, not a string");
-            var text = textElement.GetString()!;
-            if (!TextChecks.IsWellFormed(text))
+            if (TextChecks.TryGetString(textElement) is not { } text)
                 return Bad(id, "text holds an unpaired UTF-16 surrogate escape");
             return new InputRecord(row, lineNumber, end, id, text, settings.Keep.Any ? KeptFields(root) : null, null);
         }
@@ -91,17 +90,12 @@ internal sealed class JsonLinesCorpusReader(CorpusInputSettings settings) : ICor
     {
         if (!root.TryGetProperty(settings.IdField, out var element) || element.ValueKind == JsonValueKind.Null)
             return (null, $"missing id (field '{settings.IdField}')");
-        var id = element.ValueKind switch
-        {
-            JsonValueKind.String => element.GetString(),
-            JsonValueKind.Number => element.GetRawText(),
-            _ => null,
-        };
-        if (id is null)
+        if (element.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
             return (null, $"id (field '{settings.IdField}') is a {element.ValueKind.ToString().ToLowerInvariant()}, not a string or number");
-        if (id.Length == 0)
-            return (null, $"empty id (field '{settings.IdField}')");
-        return TextChecks.IsWellFormed(id) ? (id, null) : (null, "id holds an unpaired UTF-16 surrogate escape");
+        var id = element.ValueKind == JsonValueKind.Number ? element.GetRawText() : TextChecks.TryGetString(element);
+        if (id is null)
+            return (null, "id holds an unpaired UTF-16 surrogate escape");
+        return id.Length == 0 ? (null, $"empty id (field '{settings.IdField}')") : (id, null);
     }
 
     private string KeptFields(JsonElement root)

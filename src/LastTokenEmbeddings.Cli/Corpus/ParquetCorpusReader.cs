@@ -42,7 +42,7 @@ internal sealed class ParquetCorpusReader : ICorpusReader
             throw new UsageException($"the Parquet column '{unsupported.Name}' ({unsupported.ClrType.Name}) cannot be kept; keep other columns by name.");
         // "all" keeps every top-level column of a primitive type (nested columns are not kept).
         keptFields = [.. reader.Schema.Fields.OfType<DataField>()
-            .Where(f => f != idField && f != textField && settings.Keep.Keeps(f.Name) && ColumnValues.IsSupported(f))];
+            .Where(f => f.Name != idField.Name && f.Name != textField.Name && settings.Keep.Keeps(f.Name) && ColumnValues.IsSupported(f))];
         rowGroupStarts = new long[reader.RowGroupCount + 1];
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
@@ -245,6 +245,14 @@ internal static class ColumnValues
     private static async Task<object?[]> Read<T>(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
         where T : struct
     {
+        // A required column is read into plain values: Parquet.Net 6.1 can report stale nulls when a required column is
+        // read into a nullable buffer after other reads in the same process.
+        if (!field.IsNullable)
+        {
+            var required = new T[rows];
+            await group.ReadAsync<T>(field, required.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            return [.. required.Select(v => (object?)v)];
+        }
         var values = new T?[rows];
         await group.ReadAsync<T>(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
         return [.. values.Select(v => v.HasValue ? (object)v.Value : null)];

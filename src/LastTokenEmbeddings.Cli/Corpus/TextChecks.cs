@@ -11,6 +11,20 @@ internal static class TextChecks
     /// <summary>The string for valid UTF-8 bytes, or <see langword="null"/>.</summary>
     public static string? DecodeUtf8(ReadOnlySpan<byte> bytes) => Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : null;
 
+    /// <summary>A JSON string's value, or <see langword="null"/> when its escapes spell an unpaired surrogate.</summary>
+    public static string? TryGetString(System.Text.Json.JsonElement element)
+    {
+        try
+        {
+            var value = element.GetString();
+            return value is not null && IsWellFormed(value) ? value : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether a string (e.g. unescaped from JSON) is well-formed UTF-16: no unpaired surrogate.</summary>
     public static bool IsWellFormed(string text)
     {

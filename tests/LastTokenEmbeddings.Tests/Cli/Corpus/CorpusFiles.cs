@@ -99,15 +99,16 @@ public static class CorpusFiles
             await group.ReadRawAsync<float>(element, values.AsMemory(), definition.AsMemory(), repetition.AsMemory(), CancellationToken.None);
             for (var v = 0; v < values.Length; v++)
                 Assert.That(repetition[v], Is.EqualTo(v % dimension == 0 ? 0 : 1), $"{file}: every list holds {dimension} values");
-            var tokenCounts = new int?[count];
+            // Required columns are read into plain buffers (see ColumnValues: nullable buffers can get stale nulls).
+            var tokenCounts = new int[count];
             await group.ReadAsync<int>(tokens, tokenCounts.AsMemory(), null);
-            var truncatedFlags = new bool?[count];
+            var truncatedFlags = new bool[count];
             await group.ReadAsync<bool>(truncated, truncatedFlags.AsMemory(), null);
             var keptValues = new string?[count];
             if (kept is not null)
                 await group.ReadAsync(kept, keptValues.AsMemory(), null);
             for (var r = 0; r < count; r++)
-                rows.Add(new CorpusRow(ids[r]!, values.AsSpan(r * dimension, dimension).ToArray(), tokenCounts[r]!.Value, truncatedFlags[r]!.Value, keptValues[r]));
+                rows.Add(new CorpusRow(ids[r]!, values.AsSpan(r * dimension, dimension).ToArray(), tokenCounts[r], truncatedFlags[r], keptValues[r]));
         }
         return rows;
     }

@@ -202,7 +202,7 @@ public class CorpusInputTests
         var path = Path.Combine(root, "bad.jsonl");
         var lines = new List<byte[]>
         {
-            Encoding.UTF8.GetBytes("""{"id": 17, "text": "numeric ids become strings"}"""),
+            Encoding.UTF8.GetBytes("""{"id": 17, "text": "numeric ids become strings in the output files"}"""),
             Encoding.UTF8.GetBytes("""{"text": "no id"}"""),
             Encoding.UTF8.GetBytes("""{"id": "t", "text": null}"""),
             Encoding.UTF8.GetBytes("""["an", "array"]"""),

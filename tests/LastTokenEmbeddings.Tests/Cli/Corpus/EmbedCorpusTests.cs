@@ -50,7 +50,8 @@ public class EmbedCorpusTests
     public void RemoveFiles() => CorpusFiles.DeleteDirectory(root);
 
     private string[] Args(string output, params string[] more) =>
-        ["--input", input, "--output", output, "--dtype", "float32", "--chunk-records", "1000", "--progress-interval", "3600", .. more];
+        ["--input", input, "--output", output, "--dtype", "float32", "--progress-interval", "3600",
+         .. more.Contains("--chunk-records") ? [] : new[] { "--chunk-records", "1000" }, .. more];
 
     [Test]
     public void One_run_embeds_every_good_record_once_and_rejects_the_bad_ones()
@@ -111,7 +112,7 @@ public class EmbedCorpusTests
             Environment.SetEnvironmentVariable(ShardSpec.JobCompletionIndexVariable, previous);
         }
         var expected = await CorpusFiles.ReadOutputAsync(explicitShard);
-        CorpusFiles.AssertSameRecords(await CorpusFiles.ReadOutputAsync(fromIndex), expected, 0, "--shards 3 with JOB_COMPLETION_INDEX=2 vs --shard 2/3");
+        CorpusFiles.AssertSameRecords(await CorpusFiles.ReadOutputAsync(fromIndex), expected, 1e-5, "--shards 3 with JOB_COMPLETION_INDEX=2 vs --shard 2/3");
         // By row, shard 2 of 3 takes records 2, 5, 8, ... (record numbers count the bad records too).
         Assert.That(expected.Select(r => r.Id), Does.Contain(CorpusFiles.Id(2)).And.Not.Contain(CorpusFiles.Id(3)));
     }
@@ -305,7 +306,7 @@ public class EmbedCorpusTests
             Assert.That(document.RootElement.GetProperty("fields").GetRawText(), Is.EqualTo("""{"n":0,"tag":"a"}"""));
         }
         var fromParquet = await CorpusFiles.ReadOutputAsync(parquet);
-        CorpusFiles.AssertSameRecords(await CorpusFiles.ReadOutputAsync(jsonl), fromParquet, 0, "jsonl vs parquet output");
+        CorpusFiles.AssertSameRecords(await CorpusFiles.ReadOutputAsync(jsonl), fromParquet, 1e-5, "jsonl vs parquet output");
         CorpusFiles.AssertSameRecords(fromParquet.Select(r => r with { Fields = null }).ToList(), singleRows, 1e-5, "kept fields do not change vectors");
     }
 }
