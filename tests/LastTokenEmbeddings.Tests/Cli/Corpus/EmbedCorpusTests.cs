@@ -121,19 +121,23 @@ public class EmbedCorpusTests
     public async Task A_killed_run_resumes_to_exactly_the_one_run_result()
     {
         var output = Path.Combine(root, "killed");
-        // The hook holds the child just before it records chunk 3, so it is still running, with uncommitted files,
-        // whenever the test gets to kill it.
+        // The hook holds the child just before it records chunk 2 in the manifest (rows 1000-1499, which hold a bad
+        // record): that chunk's file is written and its reject appended, neither committed. The child is still
+        // running there, so the kill always lands part-way, at a known state.
         using (var child = CorpusFiles.StartLte(["embed-corpus", "--model", TestPaths.FixtureDirectory, .. Args(output, "--chunk-records", "500")],
-                   new Dictionary<string, string> { [CorpusJob.HoldBeforeCommitVariable] = "3" }))
+                   new Dictionary<string, string> { [CorpusJob.HoldBeforeCommitVariable] = "2" }))
         {
-            await CorpusFiles.WaitUntilAsync(() => CorpusFiles.Manifest(output)?.GetProperty("chunks").GetArrayLength() >= 1,
-                TimeSpan.FromMinutes(3), "a committed chunk", child);
+            await CorpusFiles.WaitUntilAsync(
+                () => CorpusFiles.Manifest(output)?.GetProperty("chunks").GetArrayLength() >= 1 && File.Exists(Path.Combine(output, "part-000002.parquet")),
+                TimeSpan.FromMinutes(3), "a committed chunk and the held one", child);
             child.Kill(entireProcessTree: true);
             await child.WaitForExitAsync();
         }
         var killed = CorpusFiles.Manifest(output)!.Value;
         Assert.That(killed.GetProperty("complete").GetBoolean(), Is.False, "killed part-way");
-        Assert.That(killed.GetProperty("chunks").GetArrayLength(), Is.InRange(1, 3));
+        Assert.That(killed.GetProperty("chunks").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(new FileInfo(Path.Combine(output, "_rejects.jsonl")).Length, Is.GreaterThan(killed.GetProperty("rejectsBytes").GetInt64()),
+            "a reject past the committed length");
 
         var rerun = await Lte.OnFixture("embed-corpus", Args(output, "--chunk-records", "500", "--format", "json"));
         var summary = rerun.Json();
