@@ -16,7 +16,7 @@ namespace LastTokenEmbeddings.Benchmarks;
 /// </summary>
 internal static class Harness
 {
-    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "logits-vs-hidden", "memory"];
+    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "logits-vs-hidden", "memory", "corpus"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private sealed class Settings
@@ -31,6 +31,10 @@ internal static class Harness
         public double WarmupSeconds = 5;
         public int MemoryCalls = 2000;
         public int MemoryBaseline = 100;
+        public int? CorpusRecords;
+        public double CorpusGrowthLimitMb = 64;
+        public double? CorpusPeakLimitMb;
+        public bool CorpusMemoryExceeded;
     }
 
     public static int Run(string[] args)
@@ -50,6 +54,9 @@ internal static class Harness
                 case "--warmup": s.WarmupSeconds = double.Parse(Next(), Inv); break;
                 case "--memory-calls": s.MemoryCalls = int.Parse(Next(), Inv); break;
                 case "--smoke": s.Smoke = true; break;
+                case "--corpus-records": s.CorpusRecords = int.Parse(Next(), Inv); break;
+                case "--corpus-growth-limit-mb": s.CorpusGrowthLimitMb = double.Parse(Next(), Inv); break;
+                case "--corpus-peak-limit-mb": s.CorpusPeakLimitMb = double.Parse(Next(), Inv); break;
                 case "-h" or "--help": PrintHelp(); return 0;
                 default: throw new ArgumentException($"unknown harness argument '{args[i]}'");
             }
@@ -109,13 +116,16 @@ internal static class Harness
         foreach (var line in summary) Console.WriteLine(line);
         Console.WriteLine($"final        : VmHWM {hwm / 1e9:F3} GB ({(double)hwm / checkpointBytes:F2}x checkpoint), VmRSS {rss / 1e9:F3} GB ({(double)rss / checkpointBytes:F2}x)");
         Console.WriteLine($"final VmRSS  : {RssBreakdown()}");
-        return 0;
+        return s.CorpusMemoryExceeded ? 3 : 0;
     }
 
     private static void PrintHelp() => Console.WriteLine("""
         harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
                 [--workload 8x128,1x64,8x256,64-varied,64-short,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
-                [--memory-calls N] [--smoke]
+                [--memory-calls N] [--corpus-records N] [--corpus-growth-limit-mb MB] [--corpus-peak-limit-mb MB] [--smoke]
+        corpus: lte embed-corpus in a child process over N synthesized JSONL records (default 200,000 for checkpoints under
+                100 MB, else 2,000; 2,000 with --smoke); exit code 3 when its VmRSS grows more than the limit (64 MB)
+                over the steady state or its VmHWM passes 1024 MB + 1.5 x the checkpoint.
         --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
         """);
 
@@ -212,6 +222,16 @@ internal static class Harness
                 var change = 100.0 * (rssEnd - rssBase) / rssBase;
                 Console.WriteLine($"| memory | VmRSS after {s.MemoryBaseline} / {s.MemoryCalls} calls (8-64 tokens each) | | | {rssBase / 1e6:F1} MB | {rssEnd / 1e6:F1} MB | {change:+0.00;-0.00}% |");
                 summary.Add($"memory: VmRSS {rssBase / 1e6:F1} MB after {s.MemoryBaseline} calls, {rssEnd / 1e6:F1} MB after {s.MemoryCalls} ({change:+0.00;-0.00}%), {watch.Elapsed.TotalSeconds:F1} s");
+                break;
+            }
+            case "corpus":
+            {
+                // Default size: 200,000 records where that takes minutes (small models), 2,000 otherwise; 2,000 in smoke runs.
+                var records = s.CorpusRecords ?? (s.Smoke ? 2_000 : model.Checkpoint.TotalBytes < 100_000_000 ? 200_000 : 2_000);
+                var dtype = s.DType;
+                if (!CorpusWorkload.Run(model.Checkpoint.Directory, dtype, model.Checkpoint.TotalBytes,
+                        new CorpusWorkload.Options(records, s.CorpusGrowthLimitMb, s.CorpusPeakLimitMb), summary))
+                    s.CorpusMemoryExceeded = true;
                 break;
             }
             default:

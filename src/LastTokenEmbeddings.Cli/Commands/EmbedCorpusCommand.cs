@@ -32,7 +32,7 @@ internal static class EmbedCorpusCommand
         var quoting = Choice(new Option<string>("--quoting") { Description = "CSV/TSV quoting: rfc4180 (quoted fields may hold delimiters, line breaks and \"\"), none (quotes are plain characters). auto: rfc4180 for CSV, none for TSV.", HelpName = "MODE", DefaultValueFactory = _ => "auto" }, QuotingModes);
         var keepFields = new Option<string>("--keep-fields") { Description = "Extra input fields to keep in the output (as one JSON object column 'fields'): none, all, or a comma-separated list.", HelpName = "FIELDS", DefaultValueFactory = _ => "none" };
         var outputFormat = Choice(new Option<string>("--output-format") { Description = "Chunk files: parquet (id, embedding as a list of float32, tokens, truncated[, fields]) or jsonl.", HelpName = "FORMAT", DefaultValueFactory = _ => "parquet" }, OutputFormats);
-        var chunkRecords = Positive(new Option<int>("--chunk-records") { Description = "Records (embedded or rejected) per committed chunk.", HelpName = "N", DefaultValueFactory = _ => 10_000 });
+        var chunkRecords = Positive(new Option<int>("--chunk-records") { Description = "Records (embedded or rejected) per committed chunk (fewer when their vectors would pass 64 MiB).", HelpName = "N", DefaultValueFactory = _ => 10_000 });
         var chunkSeconds = Positive(new Option<int>("--chunk-seconds") { Description = "Commit a chunk at least this often, so a stop loses at most this much work.", HelpName = "S", DefaultValueFactory = _ => 300 });
         var shard = new Option<string?>("--shard") { Description = "Embed only shard I of N (0 <= I < N) of the records.", HelpName = "I/N" };
         var shards = new Option<int?>("--shards") { Description = $"Number of shards; this worker's index comes from {ShardSpec.JobCompletionIndexVariable} (a Kubernetes Indexed Job sets it).", HelpName = "N" };
@@ -118,7 +118,7 @@ internal static class EmbedCorpusCommand
             CorpusSummary summary;
             try
             {
-                summary = await progress.RunAsync(() => new CorpusJob(job, model, progress, context).RunAsync(linked.Token)).ConfigureAwait(false);
+                summary = await new CorpusJob(job, model, progress, context).RunAsync(linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (terminated.IsCancellationRequested && !ct.IsCancellationRequested)
             {
@@ -151,8 +151,10 @@ internal static class EmbedCorpusCommand
                 w.WriteBoolean("alreadyComplete", summary.WasAlreadyComplete);
                 w.WriteNumber("chunks", summary.Chunks);
                 w.WriteNumber("embedded", summary.Embedded);
+                w.WriteNumber("tokens", summary.Tokens);
                 w.WriteNumber("rejected", summary.Rejected);
                 w.WriteNumber("recordsThisRun", summary.RecordsThisRun);
+                w.WriteNumber("tokensThisRun", summary.TokensThisRun);
                 w.WriteNumber("seconds", Math.Round(summary.Elapsed.TotalSeconds, 3));
                 w.WriteNumber("recordsPerSecond", Math.Round(rate, 1));
                 w.WriteString("manifest", summary.ManifestPath);

@@ -26,8 +26,8 @@ internal sealed record CorpusJobSettings(
 
 /// <summary>What a run did.</summary>
 internal sealed record CorpusSummary(
-    string OutputDirectory, string ManifestPath, string? RejectsPath, int Chunks, long Embedded, long Rejected,
-    long RecordsThisRun, TimeSpan Elapsed, bool Complete, bool WasAlreadyComplete, bool Resumed);
+    string OutputDirectory, string ManifestPath, string? RejectsPath, int Chunks, long Embedded, long Tokens, long Rejected,
+    long RecordsThisRun, long TokensThisRun, TimeSpan Elapsed, bool Complete, bool WasAlreadyComplete, bool Resumed);
 
 /// <summary>
 /// Runs one shard of an embed-corpus job: reads the input from the manifest's position, embeds this shard's records
@@ -43,7 +43,11 @@ internal sealed class CorpusJob
     /// </summary>
     internal const string HoldBeforeCommitVariable = "LTE_CORPUS_TEST_HOLD_BEFORE_COMMIT";
 
+    /// <summary>A chunk is committed at the latest when its vectors take this much memory (64 MiB).</summary>
+    internal const long MaxChunkVectorBytes = 64L << 20;
+
     private readonly CorpusJobSettings job;
+    private readonly int chunkRecords;
     private readonly EmbeddingModel model;
     private readonly CorpusProgress progress;
     private readonly CliContext context;
@@ -59,6 +63,7 @@ internal sealed class CorpusJob
     private ManifestChunk? writtenChunk; // written, not yet in the manifest
     private long appendedRejects; // appended, not yet in the manifest
     private long appendedRejectsBytes;
+    private long tokensAtStart;
 
     public CorpusJob(CorpusJobSettings job, EmbeddingModel model, CorpusProgress progress, CliContext context)
     {
@@ -69,6 +74,8 @@ internal sealed class CorpusJob
         writer = job.OutputFormat == "jsonl"
             ? new JsonLinesChunkWriter()
             : new ParquetChunkWriter(model.Dimensions, job.Input.Keep.Any, FileMetadata());
+        // Vectors wait in memory until their chunk is committed: cap them at MaxChunkVectorBytes (wide vectors, e.g. logits).
+        chunkRecords = (int)Math.Clamp(MaxChunkVectorBytes / (4L * model.Dimensions), 1, job.ChunkRecords);
         holdBeforeChunk = int.TryParse(Environment.GetEnvironmentVariable(HoldBeforeCommitVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var k) ? k : null;
     }
 
@@ -100,6 +107,7 @@ internal sealed class CorpusJob
             Settings = settings,
             Shard = new ManifestShard { Index = job.Shard.Index, Count = job.Shard.Count, By = job.Shard.KeyName },
         };
+        tokensAtStart = manifest.Tokens;
         manifest.ModelDirectory = model.Checkpoint.Directory;
         manifest.InputFile = job.Input.Path;
         if (manifest.Complete)
@@ -112,6 +120,14 @@ internal sealed class CorpusJob
         if (resumed)
             context.Note($"embed-corpus: resuming {(job.Shard.IsSharded ? job.Shard.Name + " " : "")}after {manifest.Embedded:N0} embedded and {manifest.Rejected:N0} rejected records ({manifest.Chunks.Count} chunks), at record {start.Records:N0}.");
 
+        var end = await progress.RunAsync(() => EmbedAsync(output, reader, start, cancellationToken)).ConfigureAwait(false);
+        await CommitAsync(output, end, complete: true, cancellationToken).ConfigureAwait(false);
+        return Summary(output, wasAlreadyComplete: false, resumed);
+    }
+
+    /// <summary>Embeds this shard's records from <paramref name="start"/>, committing chunks as they fill; returns where the input ended.</summary>
+    private async Task<InputPosition> EmbedAsync(CorpusOutput output, ICorpusReader reader, InputPosition start, CancellationToken cancellationToken)
+    {
         var lastRead = new LastRead(start);
         var position = start;
         chunkClock.Restart();
@@ -143,7 +159,7 @@ internal sealed class CorpusJob
                 lastRow = record.Row;
                 position = record.End;
                 progress.Record(reader.UnitsAt(position), problem is null);
-                if (rows.Count + rejects.Count >= job.ChunkRecords || chunkClock.Elapsed >= job.ChunkTime)
+                if (rows.Count + rejects.Count >= chunkRecords || chunkClock.Elapsed >= job.ChunkTime)
                     await CommitAsync(output, position, complete: false, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -153,8 +169,7 @@ internal sealed class CorpusJob
             await CommitAsync(output, position, complete: false, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        await CommitAsync(output, lastRead.Position, complete: true, cancellationToken).ConfigureAwait(false);
-        return Summary(output, wasAlreadyComplete: false, resumed);
+        return lastRead.Position;
     }
 
     /// <summary>This shard's records; remembers where the last record read (of any shard) ended.</summary>
@@ -199,7 +214,10 @@ internal sealed class CorpusJob
         {
             var index = manifest.Chunks.Count;
             var bytes = await output.WriteChunkAsync(index, writer, rows, cancellationToken).ConfigureAwait(false);
-            writtenChunk = new ManifestChunk { File = output.ChunkFileName(index), Records = rows.Count, Bytes = bytes, FirstRow = firstRow, LastRow = lastRow };
+            writtenChunk = new ManifestChunk
+            {
+                File = output.ChunkFileName(index), Records = rows.Count, Tokens = rows.Sum(r => (long)r.Tokens), Bytes = bytes, FirstRow = firstRow, LastRow = lastRow,
+            };
             rows.Clear();
         }
         if (rejects.Count > 0)
@@ -217,6 +235,7 @@ internal sealed class CorpusJob
         {
             manifest.Chunks.Add(writtenChunk);
             manifest.Embedded += writtenChunk.Records;
+            manifest.Tokens += writtenChunk.Tokens;
         }
         if (appendedRejects > 0)
         {
@@ -294,7 +313,7 @@ internal sealed class CorpusJob
 
     private CorpusSummary Summary(CorpusOutput output, bool wasAlreadyComplete, bool resumed) =>
         new(job.OutputDirectory, output.ManifestPath, manifest.RejectsFile is null ? null : output.RejectsPath, manifest.Chunks.Count,
-            manifest.Embedded, manifest.Rejected, progress.RecordsThisRun, progress.Elapsed, manifest.Complete, wasAlreadyComplete, resumed);
+            manifest.Embedded, manifest.Tokens, manifest.Rejected, progress.RecordsThisRun, manifest.Tokens - tokensAtStart, progress.Elapsed, manifest.Complete, wasAlreadyComplete, resumed);
 }
 
 /// <summary>Opens the reader for an input format.</summary>

@@ -47,6 +47,9 @@ internal sealed class CorpusManifest
     /// <summary>Records written to the committed chunks.</summary>
     public long Embedded { get; set; }
 
+    /// <summary>Tokens the decoder saw for the embedded records (prompt format included).</summary>
+    public long Tokens { get; set; }
+
     /// <summary>Records written to the committed part of the rejects file.</summary>
     public long Rejected { get; set; }
 
@@ -143,6 +146,9 @@ internal sealed class ManifestChunk
     public string File { get; set; } = "";
 
     public long Records { get; set; }
+
+    /// <summary>Tokens of its records.</summary>
+    public long Tokens { get; set; }
 
     /// <summary>Size of the file, checked when resuming.</summary>
     public long Bytes { get; set; }

@@ -256,6 +256,20 @@ public class EmbedCorpusTests
     }
 
     [Test]
+    public async Task Progress_goes_to_stderr_as_a_bar_on_a_terminal_or_as_plain_lines()
+    {
+        var small = Path.Combine(root, "small.jsonl");
+        File.WriteAllLines(small, File.ReadLines(input).Take(300));
+        var terminal = await Lte.RunWithTerminalStderr("embed-corpus", "--model", TestPaths.FixtureDirectory, "--input", small,
+            "--output", Path.Combine(root, "small-terminal"), "--dtype", "float32", "--format", "json");
+        Assert.That(terminal.Json().GetProperty("embedded").GetInt64(), Is.EqualTo(299), "stdout is exactly the JSON summary");
+        var plain = await Lte.OnFixture("embed-corpus", "--input", small, "--output", Path.Combine(root, "small-plain"), "--dtype", "float32");
+        Assert.That(plain.ExitCode, Is.EqualTo(0));
+        Assert.That(plain.StderrLines, Has.Some.Match(@"^lte: embed-corpus: done: 100\.0% of input, 299 embedded, 1 rejected, [\d,]+ records/s"));
+        Assert.That(plain.Stdout, Does.Contain("embedded").And.Contain("299"));
+    }
+
+    [Test]
     public async Task Parquet_output_has_the_documented_schema()
     {
         var file = Path.Combine(single, "part-000000.parquet");
