@@ -162,7 +162,7 @@ internal sealed class ParquetCorpusReader : ICorpusReader
         {
             var strings = new string?[rows];
             await group.ReadAsync(idField, strings.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            return strings;
+            return CheckRequired(idField, strings);
         }
         var values = await ColumnValues.ReadAsync(group, idField, rows, cancellationToken).ConfigureAwait(false);
         return [.. values.Select(v => v is null ? null : Convert.ToString(v, CultureInfo.InvariantCulture))];
@@ -175,7 +175,7 @@ internal sealed class ParquetCorpusReader : ICorpusReader
         if (IsString(textField))
         {
             await group.ReadAsync(textField, texts.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            return (texts, invalid);
+            return (CheckRequired(textField, texts), invalid);
         }
         var bytes = new byte[]?[rows];
         await group.ReadAsync(textField, bytes.AsMemory(), null, cancellationToken).ConfigureAwait(false);
@@ -189,6 +189,11 @@ internal sealed class ParquetCorpusReader : ICorpusReader
         }
         return (texts, invalid);
     }
+
+    /// <summary>A required column cannot hold nulls; if the decoder reports some, stop rather than reject good records.</summary>
+    private string?[] CheckRequired(DataField field, string?[] values) =>
+        field.IsNullable || Array.IndexOf(values, null) < 0 ? values
+            : throw new CliRuntimeException($"reading the required Parquet column '{field.Name}' of '{settings.Path}' gave nulls; the file or its decoding is broken.");
 
     public ValueTask DisposeAsync() => reader.DisposeAsync();
 }
