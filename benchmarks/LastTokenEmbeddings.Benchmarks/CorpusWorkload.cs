@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LastTokenEmbeddings.Embeddings;
 
 namespace LastTokenEmbeddings.Benchmarks;
 
@@ -26,7 +27,7 @@ internal static class CorpusWorkload
     public sealed record Options(int Records, double GrowthLimitMb, double? PeakLimitMb);
 
     /// <returns>Whether the memory limits held.</returns>
-    public static bool Run(string modelDirectory, string dtype, long checkpointBytes, Options options, List<string> summary)
+    public static bool Run(EmbeddingModel model, string dtype, Options options, List<string> summary)
     {
         var work = Path.Combine(Path.GetTempPath(), $"lte-bench-corpus-{Environment.ProcessId}");
         Directory.CreateDirectory(work);
@@ -39,7 +40,7 @@ internal static class CorpusWorkload
             var output = Path.Combine(work, "out");
             var chunk = Math.Max(100, options.Records / 20); // ~20 commits, so the second half of the run is steady state
             var (json, samples, exitCode, stderr) = RunChild(
-                ["embed-corpus", "--model", modelDirectory, "--input", input, "--output", output, "--dtype", dtype,
+                ["embed-corpus", "--model", model.Checkpoint.Directory, "--input", input, "--output", output, "--dtype", dtype,
                  "--chunk-records", chunk.ToString(Inv), "--format", "json", "--progress-interval", "3600"], output);
             if (exitCode != 0)
                 throw new InvalidOperationException($"lte embed-corpus exited with {exitCode}: {stderr}");
@@ -56,13 +57,23 @@ internal static class CorpusWorkload
             double secondHalf = steady.Skip(half).Select(s => s.RssBytes).DefaultIfEmpty(0).Max() / 1e6;
             var growth = secondHalf - firstHalf;
             var peak = samples.Select(s => s.HwmBytes).DefaultIfEmpty(0).Max() / 1e6;
-            var peakLimit = options.PeakLimitMb ?? 1024 + 1.5 * checkpointBytes / 1e6;
+            var peakLimit = options.PeakLimitMb ?? 1024 + 1.5 * model.Checkpoint.TotalBytes / 1e6;
             var held = steady.Count >= 4 && growth <= options.GrowthLimitMb && peak <= peakLimit;
 
             Console.WriteLine(string.Create(Inv,
                 $"| corpus | embed-corpus, {records:N0} JSONL records → Parquet ({tokens / Math.Max(1, records):F0} tokens each) | {tokens} | {seconds:F2} | {tokens / seconds:F0} | | {records / seconds:F0} records/s |"));
+
+            // The same model in this process, one EmbedAsync call over the first texts: what the model alone sustains.
+            var sample = Enumerable.Range(0, Math.Min(options.Records, 5_000)).Select(Text).ToArray();
+            model.Embed(sample.Take(64).ToArray()); // warm
+            var library = Stopwatch.StartNew();
+            var embedded = model.Embed(sample);
+            var librarySeconds = library.Elapsed.TotalSeconds;
+            var libraryTokens = embedded.Sum(e => (long)e.TokenCount);
+            Console.WriteLine(string.Create(Inv,
+                $"| corpus | library: one EmbedAsync call over the first {sample.Length:N0} texts | {libraryTokens} | {librarySeconds:F2} | {libraryTokens / librarySeconds:F0} | | {sample.Length / librarySeconds:F0} records/s |"));
             summary.Add(string.Create(Inv,
-                $"corpus: {records:N0} records in {seconds:F1} s = {records / seconds:F0} records/s ({tokens / seconds:F0} tokens/s), child VmRSS {firstHalf:F0} MB → {secondHalf:F0} MB " +
+                $"corpus: {records:N0} records in {seconds:F1} s = {records / seconds:F0} records/s ({tokens / seconds:F0} tokens/s; one library call: {libraryTokens / librarySeconds:F0} tokens/s), child VmRSS {firstHalf:F0} MB → {secondHalf:F0} MB " +
                 $"over the steady state ({growth:+0;-0} MB, limit {options.GrowthLimitMb:F0}), VmHWM {peak:F0} MB (limit {peakLimit:F0}), {steady.Count} samples: {(held ? "bounded" : "FAIL")}"));
             return held;
         }
@@ -72,21 +83,25 @@ internal static class CorpusWorkload
         }
     }
 
-    /// <summary>Deterministic passages of 8 to 120 words.</summary>
+    /// <summary>Deterministic passage <paramref name="i"/>: 8 to 120 words.</summary>
+    private static string Text(int i)
+    {
+        var text = new StringBuilder();
+        var words = 8 + (int)((i * 2654435761L) % 113);
+        for (var w = 0; w < words; w++)
+            text.Append(w == 0 ? "" : " ").Append(Words[(i * 7 + w * 13 + w * w) % Words.Length]);
+        return text.ToString();
+    }
+
     private static long WriteCorpus(string path, int records)
     {
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         using var writer = new Utf8JsonWriter(stream);
-        var text = new StringBuilder();
         for (var i = 0; i < records; i++)
         {
-            text.Clear();
-            var words = 8 + (int)((i * 2654435761L) % 113);
-            for (var w = 0; w < words; w++)
-                text.Append(w == 0 ? "" : " ").Append(Words[(i * 7 + w * 13 + w * w) % Words.Length]);
             writer.WriteStartObject();
             writer.WriteString("id", "r" + i.ToString(Inv));
-            writer.WriteString("text", text.ToString());
+            writer.WriteString("text", Text(i));
             writer.WriteEndObject();
             writer.Flush();
             stream.WriteByte((byte)'\n');

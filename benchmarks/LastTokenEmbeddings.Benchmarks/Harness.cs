@@ -229,8 +229,7 @@ internal static class Harness
                 // Default size: 200,000 records where that takes minutes (small models), 2,000 otherwise; 2,000 in smoke runs.
                 var records = s.CorpusRecords ?? (s.Smoke ? 2_000 : model.Checkpoint.TotalBytes < 100_000_000 ? 200_000 : 2_000);
                 var dtype = s.DType;
-                if (!CorpusWorkload.Run(model.Checkpoint.Directory, dtype, model.Checkpoint.TotalBytes,
-                        new CorpusWorkload.Options(records, s.CorpusGrowthLimitMb, s.CorpusPeakLimitMb), summary))
+                if (!CorpusWorkload.Run(model, dtype, new CorpusWorkload.Options(records, s.CorpusGrowthLimitMb, s.CorpusPeakLimitMb), summary))
                     s.CorpusMemoryExceeded = true;
                 break;
             }

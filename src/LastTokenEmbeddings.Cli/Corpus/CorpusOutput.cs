@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -72,6 +73,16 @@ internal sealed class CorpusOutput : IDisposable
         return new CorpusOutput(directory, shard, extension, lockFile);
     }
 
+    /// <summary>
+    /// This shard's chunk files and their temporary files, by exact name (<c>part-000123.parquet</c>,
+    /// <c>.part-000123.parquet.tmp</c>), so other files in the directory (e.g. a Spark <c>part-00000-…</c>) are never touched.
+    /// </summary>
+    private IEnumerable<string> OwnFiles()
+    {
+        var pattern = new Regex("^\\.?" + Regex.Escape(chunkPrefix) + "[0-9]{6}\\.(parquet|jsonl)(\\.tmp)?$", RegexOptions.CultureInvariant);
+        return System.IO.Directory.EnumerateFiles(Directory).Where(path => pattern.IsMatch(Path.GetFileName(path)));
+    }
+
     public string ChunkFileName(int index) => chunkPrefix + index.ToString("D6", CultureInfo.InvariantCulture) + Extension;
 
     /// <summary>The manifests of other shards (or of an unsharded run) in the directory.</summary>
@@ -85,13 +96,11 @@ internal sealed class CorpusOutput : IDisposable
     public void DiscardUncommitted(CorpusManifest manifest)
     {
         var listed = manifest.Chunks.Select(c => c.File).ToHashSet(StringComparer.Ordinal);
-        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, chunkPrefix + "*"))
+        foreach (var path in OwnFiles())
         {
             if (!listed.Contains(Path.GetFileName(path)))
                 File.Delete(path);
         }
-        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "." + chunkPrefix + "*.tmp"))
-            File.Delete(path);
         foreach (var chunk in manifest.Chunks)
         {
             var info = new FileInfo(Path.Combine(Directory, chunk.File));
@@ -113,7 +122,7 @@ internal sealed class CorpusOutput : IDisposable
     /// <summary>Deletes every file of this shard (--restart).</summary>
     public void DeleteShardFiles()
     {
-        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, chunkPrefix + "*").Concat(System.IO.Directory.EnumerateFiles(Directory, "." + chunkPrefix + "*.tmp")))
+        foreach (var path in OwnFiles())
             File.Delete(path);
         File.Delete(RejectsPath);
         File.Delete(ManifestPath);

@@ -243,6 +243,24 @@ public class EmbedCorpusTests
     }
 
     [Test]
+    public async Task Files_of_others_in_the_output_directory_are_left_alone()
+    {
+        var output = Path.Combine(root, "shared-dir");
+        Directory.CreateDirectory(output);
+        string[] foreign = ["part-00000-1f2e.snappy.parquet", "notes.txt", "part-1.parquet"];
+        foreach (var name in foreign)
+            File.WriteAllText(Path.Combine(output, name), "not ours");
+        var small = Path.Combine(root, "small-foreign.jsonl");
+        File.WriteAllLines(small, File.ReadLines(input).Take(50));
+        string[] args = ["--input", small, "--output", output, "--dtype", "float32"];
+        Assert.That((await Lte.OnFixture("embed-corpus", args)).ExitCode, Is.EqualTo(0));
+        Assert.That((await Lte.OnFixture("embed-corpus", [.. args, "--restart"])).ExitCode, Is.EqualTo(0));
+        foreach (var name in foreign)
+            Assert.That(File.ReadAllText(Path.Combine(output, name)), Is.EqualTo("not ours"), name);
+        Assert.That(File.Exists(Path.Combine(output, "part-000000.parquet")), Is.True);
+    }
+
+    [Test]
     public async Task A_second_worker_on_the_same_shard_is_refused()
     {
         var output = Path.Combine(root, "locked");
