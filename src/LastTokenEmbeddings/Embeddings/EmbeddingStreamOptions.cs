@@ -8,14 +8,17 @@ namespace LastTokenEmbeddings.Embeddings;
 /// </summary>
 public sealed record EmbeddingStreamOptions
 {
-    /// <summary>Records per embedding call. The model plans forward passes over every queued window together, so larger windows sort more texts by length (less padding). Default 256.</summary>
-    public int WindowSize { get; init; } = 256;
+    /// <summary>
+    /// Records per embedding call. The model plans its forward passes over up to 1,024 queued texts at a time, sorting
+    /// them by length, so windows of that size batch best (smaller ones leave more small, padded passes). Default 1024.
+    /// </summary>
+    public int WindowSize { get; init; } = 1024;
 
     /// <summary>
     /// Windows read and not yet fully yielded. With 2 or more, the next window is tokenised and queued while one runs
-    /// (the model's forward thread never waits for the reader). Default 4.
+    /// (the model's forward thread never waits for the reader). Default 2.
     /// </summary>
-    public int MaxWindowsInFlight { get; init; } = 4;
+    public int MaxWindowsInFlight { get; init; } = 2;
 
     /// <summary>
     /// Yield results in input order (default). When <see langword="false"/>, each window's results are yielded as soon
@@ -26,7 +29,7 @@ public sealed record EmbeddingStreamOptions
     /// <summary>The most records read from the source and not yet yielded: <c>WindowSize × MaxWindowsInFlight</c>.</summary>
     public int MaxRecordsInFlight => checked(WindowSize * MaxWindowsInFlight);
 
-    /// <summary>Defaults: windows of 256, 4 in flight, input order.</summary>
+    /// <summary>Defaults: windows of 1,024, 2 in flight, input order.</summary>
     public static EmbeddingStreamOptions Default { get; } = new();
 
     internal void Validate()
