@@ -66,7 +66,7 @@ internal static class CorpusWorkload
                 $"| corpus | embed-corpus, {records:N0} JSONL records → Parquet ({tokens / Math.Max(1, records):F0} tokens each) | {tokens} | {seconds:F2} | {tokens / seconds:F0} | | {records / seconds:F0} records/s |"));
 
             // The same model in this process, one EmbedAsync call over the first texts: what the model alone sustains.
-            var sample = Enumerable.Range(0, Math.Min(options.Records, 5_000)).Select(Text).ToArray();
+            var sample = Enumerable.Range(0, Math.Clamp(options.Records / 4, Math.Min(options.Records, 500), 5_000)).Select(Text).ToArray();
             model.Embed(sample.Take(64).ToArray()); // warm
             var library = Stopwatch.StartNew();
             var embedded = model.Embed(sample);
