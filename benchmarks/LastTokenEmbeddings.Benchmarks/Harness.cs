@@ -125,7 +125,7 @@ internal static class Harness
                 [--memory-calls N] [--corpus-records N] [--corpus-growth-limit-mb MB] [--corpus-peak-limit-mb MB] [--smoke]
         corpus: lte embed-corpus in a child process over N synthesized JSONL records (default 200,000 for checkpoints under
                 100 MB, else 2,000; 2,000 with --smoke); exit code 3 when its VmRSS grows more than the limit (64 MB)
-                over the steady state or its VmHWM passes 1024 MB + 1.5 x the checkpoint.
+                over the steady state (judged from 20,480 records on) or its VmHWM passes 1024 MB + 1.5 x the checkpoint.
         --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
         """);
 
