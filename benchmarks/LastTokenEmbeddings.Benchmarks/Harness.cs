@@ -16,7 +16,7 @@ namespace LastTokenEmbeddings.Benchmarks;
 /// </summary>
 internal static class Harness
 {
-    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "logits-vs-hidden", "memory", "corpus"];
+    private static readonly string[] DefaultWorkloads = ["8x128", "1x64", "64-varied", "64-short", "logits-vs-hidden", "memory"];
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     private sealed class Settings
@@ -70,7 +70,7 @@ internal static class Harness
             s.MemoryBaseline = 10;
             if (s.DType == "stored" && s.ModelDirectory == BenchModels.FixtureDirectory) s.DType = "float32";
         }
-        if (s.Workloads.Count == 0) s.Workloads.AddRange(DefaultWorkloads);
+        if (s.Workloads.Count == 0) s.Workloads.AddRange(s.Smoke ? [.. DefaultWorkloads, "corpus"] : DefaultWorkloads); // corpus: minutes unless smoke
         if ((s.ModelDirectory is null) == (s.Preset is null))
             throw new ArgumentException("give exactly one of --model DIR or --synthesize PRESET (or --smoke)");
 
@@ -121,12 +121,12 @@ internal static class Harness
 
     private static void PrintHelp() => Console.WriteLine("""
         harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
-                [--workload 8x128,1x64,8x256,64-varied,64-short,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
+                [--workload 8x128,1x64,8x256,64-varied,64-short,logits-vs-hidden,memory,article-8x128,corpus] [--seconds S] [--warmup S]
                 [--memory-calls N] [--corpus-records N] [--corpus-growth-limit-mb MB] [--corpus-peak-limit-mb MB] [--smoke]
         corpus: lte embed-corpus in a child process over N synthesized JSONL records (default 200,000 for checkpoints under
                 100 MB, else 2,000; 2,000 with --smoke); exit code 3 when its VmRSS grows more than the limit (64 MB)
                 over the steady state (judged from 20,480 records on) or its VmHWM passes 1024 MB + 1.5 x the checkpoint.
-        --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
+        --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload; the default workloads plus corpus.
         """);
 
     private static void RunWorkload(string workload, EmbeddingModel model, DecoderConfig config, double peak, Settings s, List<string> summary)
