@@ -36,6 +36,10 @@ internal static class Harness
         // baseline is taken after that and a leak shows as growth from it: measured +0.1% over 15,000 further calls.
         public int MemoryCalls = 8000;
         public int MemoryBaseline = 4000;
+        public int? CorpusRecords;
+        public bool CorpusMemoryExceeded;
+        public double CorpusGrowthLimitMb = 64;
+        public double? CorpusPeakLimitMb;
     }
 
     public static int Run(string[] args)
@@ -58,6 +62,9 @@ internal static class Harness
                 case "--memory-baseline": s.MemoryBaseline = int.Parse(Next(), Inv); break;
                 case "--max-rss-growth": s.MaxRssGrowthPercent = double.Parse(Next(), Inv); break;
                 case "--smoke": s.Smoke = true; break;
+                case "--corpus-records": s.CorpusRecords = int.Parse(Next(), Inv); break;
+                case "--corpus-growth-limit-mb": s.CorpusGrowthLimitMb = double.Parse(Next(), Inv); break;
+                case "--corpus-peak-limit-mb": s.CorpusPeakLimitMb = double.Parse(Next(), Inv); break;
                 case "-h" or "--help": PrintHelp(); return 0;
                 default: throw new ArgumentException($"unknown harness argument '{args[i]}'");
             }
@@ -71,7 +78,7 @@ internal static class Harness
             s.MemoryBaseline = 2000;
             if (s.DType == "auto" && s.ModelDirectory == BenchModels.FixtureDirectory) s.DType = "float32";
         }
-        if (s.Workloads.Count == 0) s.Workloads.AddRange(DefaultWorkloads);
+        if (s.Workloads.Count == 0) s.Workloads.AddRange(s.Smoke ? [.. DefaultWorkloads, "corpus"] : DefaultWorkloads); // corpus: minutes unless smoke
         if ((s.ModelDirectory is null) == (s.Preset is null))
             throw new ArgumentException("give exactly one of --model DIR or --synthesize PRESET (or --smoke)");
 
@@ -124,15 +131,19 @@ internal static class Harness
             Console.Error.WriteLine($"harness: FAILED: resident memory grew more than {s.MaxRssGrowthPercent}% between the memory workload's baseline and its last call (a leak).");
             return 3;
         }
-        return 0;
+        return s.CorpusMemoryExceeded ? 3 : 0;
     }
 
     private static void PrintHelp() => Console.WriteLine("""
         harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
-                [--workload 8x128,1x64,8x256,64-varied,64-short,concurrent-16,logits-vs-hidden,memory,article-8x128] [--seconds S] [--warmup S]
+                [--workload 8x128,1x64,8x256,64-varied,64-short,concurrent-16,logits-vs-hidden,memory,article-8x128,corpus] [--seconds S] [--warmup S]
                 [--stored f32|bf16|f16 (synthesized checkpoints; default f32 for float32 compute, else bf16)]
-                [--memory-calls N] [--max-rss-growth PCT (default 5: exit 3 past it)] [--smoke]
-        --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload.
+                [--memory-calls N] [--max-rss-growth PCT (default 5: exit 3 past it)]
+                [--corpus-records N] [--corpus-growth-limit-mb MB] [--corpus-peak-limit-mb MB] [--smoke]
+        corpus: lte embed-corpus in a child process over N synthesized JSONL records (default 200,000 for checkpoints under
+                100 MB, else 2,000; 2,000 with --smoke); exit code 3 when its VmRSS grows more than the limit (64 MB)
+                over the steady state (judged from 20,480 records on) or its VmHWM passes 1024 MB + 1.5 x the checkpoint.
+        --smoke: tiny fixture (unless --model/--synthesize), ~1 s per workload; the default workloads plus corpus.
         """);
 
     private static void RunWorkload(string workload, EmbeddingModel model, DecoderConfig config, double peak, Settings s, List<string> summary)
@@ -259,6 +270,15 @@ internal static class Harness
                 summary.Add($"memory: VmRSS {rssBase / 1e6:F1} MB after {s.MemoryBaseline} calls, {rssEnd / 1e6:F1} MB after {s.MemoryCalls} ({change:+0.00;-0.00}%, limit +{s.MaxRssGrowthPercent}%), {watch.Elapsed.TotalSeconds:F1} s");
                 if (change > s.MaxRssGrowthPercent)
                     s.MemoryFailed = true;
+                break;
+            }
+            case "corpus":
+            {
+                // Default size: 200,000 records where that takes minutes (small models), 2,000 otherwise; 2,000 in smoke runs.
+                var records = s.CorpusRecords ?? (s.Smoke ? 2_000 : model.Checkpoint.TotalBytes < 100_000_000 ? 200_000 : 2_000);
+                var dtype = s.DType;
+                if (!CorpusWorkload.Run(model, dtype, new CorpusWorkload.Options(records, s.CorpusGrowthLimitMb, s.CorpusPeakLimitMb), summary))
+                    s.CorpusMemoryExceeded = true;
                 break;
             }
             default:

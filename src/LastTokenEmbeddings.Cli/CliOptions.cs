@@ -90,11 +90,11 @@ internal static class CliOptions
         DefaultValueFactory = _ => "table",
     }, FormatNames);
 
-    public static Option<string> Role() => Choice(new Option<string>("--role")
+    public static Option<string> Role(string defaultRole = "query") => Choice(new Option<string>("--role")
     {
-        Description = "Whether the texts are queries or documents (e5-instruct, qwen3-embedding and declared prompts treat them differently).",
+        Description = $"Whether the texts are queries or documents (e5-instruct, qwen3-embedding and declared prompts treat them differently). Default: {defaultRole}.",
         HelpName = "ROLE",
-        DefaultValueFactory = _ => "query",
+        DefaultValueFactory = _ => defaultRole,
     }, RoleNames);
 
     public static Option<string?> Input() => new("--input", "-i")

@@ -40,6 +40,7 @@ public static class LteApp
         root.Options.Add(verbose);
         root.Subcommands.Add(CompareCommand.Create(context));
         root.Subcommands.Add(EmbedCommand.Create(context));
+        root.Subcommands.Add(EmbedCorpusCommand.Create(context));
         root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(InfoCommand.Create(context));
         root.Subcommands.Add(RerankCommand.Create(context));
