@@ -21,7 +21,7 @@ harness() { dotnet run -c Release --no-build --project benchmarks/LastTokenEmbed
 peer() { (cd "$work" && dotnet run -c Release --no-build --project OrtPeer -- onnx mistral-170m "$@"); }
 
 # tokens/s of one workload row: the peer's "tok/s best", the harness's "tokens/s".
-peer_rate() { awk -F'|' -v w="$2" '$3 ~ " "w" " {gsub(/ /, "", $4); print $4; exit}' "$1"; }
+peer_rate() { awk -F'|' -v w="$2" '$3 ~ "^ "w":" {gsub(/ /, "", $4); print $4; exit}' "$1"; }
 harness_rate() { awk -F'|' -v w="$2" -v v="$3" '$2 ~ " "w" " && $3 ~ v {gsub(/[ ,]/, "", $6); print $6; exit}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
@@ -41,6 +41,6 @@ for round in $(seq 1 "$rounds"); do
     printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$workload" "$ort" "$f32" "$(ratio "$f32" "$ort")" "$bf16" "$(ratio "$bf16" "$ort")" >> "$work/table.md"
   done
   printf '| %s | 1x16 | | %s | | | |\n' "$round" "$(harness_rate "$work/f32.txt" 1x16 .)" >> "$work/table.md"
-  grep -E "GEMM peak" "$work/peer.txt" "$work/f32.txt" "$work/bf16.txt" | sed 's|.*/||' || true
+  grep -hE "^(GEMM peak|ORT GEMM)" "$work/peer.txt" "$work/f32.txt" "$work/bf16.txt" || true
 done
 cat "$work/table.md"

@@ -174,6 +174,42 @@ internal static class Harness
                 Profiler.Run(model, texts, s.Smoke ? 1 : 3);
                 break;
             }
+            case "packed-gemm":
+                PackedGemmExperiment.Run(peak);
+                break;
+            case "gemm-shapes":
+            {
+                // The decoder's linear shapes at the batch's M (64 tokens: one short text; 1024: 8x128), as F.linear runs them
+                // and as mm against a pre-transposed weight: how far small-M GEMMs fall below the 2048^3 peak.
+                Console.WriteLine("| linear (M x K x N) | F.linear GFLOP/s | mm(x, W^T contiguous) GFLOP/s | F.linear, 1 thread | % of GEMM peak (F.linear) |");
+                Console.WriteLine("|---|---:|---:|---:|---:|");
+                long hidden = config.HiddenSize, inter = config.IntermediateSize, kv = config.NumKeyValueHeads * config.HeadDim, q = config.NumAttentionHeads * config.HeadDim;
+                var dtype = model.Decoder.Model.DType;
+                foreach (var m in new long[] { 16, 64, 1024 })
+                {
+                    foreach (var (k, n) in new[] { (hidden, q), (hidden, kv), (hidden, inter), (inter, hidden) })
+                    {
+                        using var inference = inference_mode();
+                        using var scope = NewDisposeScope();
+                        var x = randn([m, k]).to(dtype);
+                        var w = randn([n, k]).to(dtype);
+                        var wt = w.t().contiguous();
+                        var flops = 2.0 * m * k * n;
+                        double linear = 0, mm = 0, single = 0;
+                        var threads = get_num_threads();
+                        for (var round = 0; round < 3; round++) // interleaved, best of three: a busy machine's noise shows in each
+                        {
+                            linear = Math.Max(linear, flops / TimeIt(() => { using var y = nn.functional.linear(x, w); }, 3, Math.Min(0.5, s.Seconds)) / 1e9);
+                            mm = Math.Max(mm, flops / TimeIt(() => { using var y = x.mm(wt); }, 3, Math.Min(0.5, s.Seconds)) / 1e9);
+                            set_num_threads(1);
+                            single = Math.Max(single, flops / TimeIt(() => { using var y = nn.functional.linear(x, w); }, 3, Math.Min(0.5, s.Seconds)) / 1e9);
+                            set_num_threads(threads);
+                        }
+                        Console.WriteLine(string.Create(Inv, $"| {m} x {k} x {n} | {linear:F1} | {mm:F1} | {single:F1} | {100 * linear / peak:F1}% |"));
+                    }
+                }
+                break;
+            }
             case "article-8x128":
             {
                 var texts = Texts(8, _ => 128, vocab);

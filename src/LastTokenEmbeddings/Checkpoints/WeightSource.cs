@@ -48,8 +48,43 @@ internal sealed class WeightSource
 
     public bool Contains(string name) => available.Contains(prefix + name);
 
+    /// <summary>Whether tensors are data-less meta tensors checked against the headers only.</summary>
+    public bool HeadersOnly => headersOnly;
+
     /// <summary>Reads <paramref name="name"/>, converted to the compute dtype and device; the caller owns the result.</summary>
     public Tensor Take(string name, params long[] shape)
+    {
+        var fullName = Check(name, shape);
+        if (headersOnly)
+            return empty(shape, dtype, Device);
+        var stored = checkpoint.Read(fullName);
+        if (stored.dtype == dtype && stored.device == Device)
+            return stored; // a view of the memory-mapped file: no second copy
+        Tensor converted;
+        using (stored)
+            converted = stored.to(dtype, Device);
+        checkpoint.ReleasePages(fullName); // converted tensor by tensor: the mapped original need not stay resident
+        return converted;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="name"/> as stored (a view of the memory-mapped file, on the CPU, in the checkpoint's dtype),
+    /// checked as <see cref="Take"/> checks it; the caller owns the result. For weights the caller re-lays out itself.
+    /// </summary>
+    public Tensor TakeStored(string name, params long[] shape)
+    {
+        var fullName = Check(name, shape);
+        return headersOnly ? empty(shape, dtype, Device) : checkpoint.Read(fullName);
+    }
+
+    /// <summary>Drops <paramref name="name"/>'s mapped pages from this process once its data has been copied elsewhere.</summary>
+    public void ReleasePages(string name)
+    {
+        if (!headersOnly)
+            checkpoint.ReleasePages(prefix + name);
+    }
+
+    private string Check(string name, long[] shape)
     {
         var fullName = prefix + name;
         if (!available.Contains(fullName))
@@ -61,16 +96,7 @@ internal sealed class WeightSource
         if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16))
             throw new CheckpointException(checkpoint.FileOf(fullName), $"dtype {info.DType} is not a floating-point weight dtype (F32, BF16, F16).", fullName);
         taken.Add(fullName);
-        if (headersOnly)
-            return empty(shape, dtype, Device);
-        var stored = checkpoint.Read(fullName);
-        if (stored.dtype == dtype && stored.device == Device)
-            return stored; // a view of the memory-mapped file: no second copy
-        Tensor converted;
-        using (stored)
-            converted = stored.to(dtype, Device);
-        checkpoint.ReleasePages(fullName); // converted tensor by tensor: the mapped original need not stay resident
-        return converted;
+        return fullName;
     }
 
     /// <summary>Marks a tensor as consumed without loading it (a saved copy of a tied LM head).</summary>

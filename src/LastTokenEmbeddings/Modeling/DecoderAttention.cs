@@ -11,10 +11,10 @@ namespace LastTokenEmbeddings.Modeling;
 /// </summary>
 internal sealed class DecoderAttention : nn.Module<Tensor, AttentionInputs, Tensor>
 {
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
+    private readonly ProjectionLinear q_proj;
+    private readonly ProjectionLinear k_proj;
+    private readonly ProjectionLinear v_proj;
+    private readonly ProjectionLinear o_proj;
     private readonly RmsNorm? q_norm;
     private readonly RmsNorm? k_norm;
     private readonly int heads;
@@ -29,10 +29,10 @@ internal sealed class DecoderAttention : nn.Module<Tensor, AttentionInputs, Tens
         headDim = config.HeadDim;
         this.slidingWindow = slidingWindow;
         long hidden = config.HiddenSize, q = heads * headDim, kv = kvHeads * headDim;
-        q_proj = weights.Linear("q_proj", q, hidden, config.AttentionQkvBias);
-        k_proj = weights.Linear("k_proj", kv, hidden, config.AttentionQkvBias);
-        v_proj = weights.Linear("v_proj", kv, hidden, config.AttentionQkvBias);
-        o_proj = weights.Linear("o_proj", hidden, q, config.AttentionOutputBias);
+        q_proj = weights.Projection("q_proj", q, hidden, config.AttentionQkvBias);
+        k_proj = weights.Projection("k_proj", kv, hidden, config.AttentionQkvBias);
+        v_proj = weights.Projection("v_proj", kv, hidden, config.AttentionQkvBias);
+        o_proj = weights.Projection("o_proj", hidden, q, config.AttentionOutputBias);
         if (config.QkNorm)
         {
             q_norm = weights.RmsNorm("q_norm", headDim, config.RmsNormEps);

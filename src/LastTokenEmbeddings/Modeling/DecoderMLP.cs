@@ -7,15 +7,15 @@ namespace LastTokenEmbeddings.Modeling;
 /// <summary>SwiGLU feed-forward block: <c>down_proj(silu(gate_proj(x)) * up_proj(x))</c>; biased with Llama's <c>mlp_bias</c>.</summary>
 internal sealed class DecoderMLP : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
+    private readonly ProjectionLinear gate_proj;
+    private readonly ProjectionLinear up_proj;
+    private readonly ProjectionLinear down_proj;
 
     public DecoderMLP(DecoderConfig config, WeightSource weights) : base(nameof(DecoderMLP))
     {
-        gate_proj = weights.Linear("gate_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
-        up_proj = weights.Linear("up_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
-        down_proj = weights.Linear("down_proj", config.HiddenSize, config.IntermediateSize, config.MlpBias);
+        gate_proj = weights.Projection("gate_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        up_proj = weights.Projection("up_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias);
+        down_proj = weights.Projection("down_proj", config.HiddenSize, config.IntermediateSize, config.MlpBias);
         RegisterComponents();
     }
 
