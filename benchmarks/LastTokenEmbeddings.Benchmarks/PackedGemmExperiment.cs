@@ -1,69 +1,59 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using TorchSharp;
+using LastTokenEmbeddings.Native;
 using static TorchSharp.torch;
 
 namespace LastTokenEmbeddings.Benchmarks;
 
+/// <summary>
+/// The <c>packed-gemm</c> workload: the library's packed float32 projection (<see cref="PackedSgemm"/>) against
+/// <c>F.linear</c> on the 109M shape's projection sizes, best of three interleaved rounds, plus the resident memory a
+/// 7B-sized packed weight costs.
+/// </summary>
 internal static class PackedGemmExperiment
 {
-    private delegate nuint GetSize(int identifier, int m, int n, int k);
-    private delegate void Pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, IntPtr src, int ld, IntPtr dest);
-    private delegate void Compute(int layout, int transa, int transb, int m, int n, int k, IntPtr a, int lda, IntPtr b, int ldb, float beta, IntPtr c, int ldc);
-    private delegate IntPtr Data(IntPtr tensor);
-
-    private static IntPtr Lib(string name) => NativeLibrary.Load(File.ReadLines("/proc/self/maps").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(p => p.Length >= 6 && p[5].EndsWith(name, StringComparison.Ordinal)).Select(p => p[5]).First());
-
-    public static unsafe void Run(double peak)
+    public static void Run(double peak)
     {
-        using var warm = ones(1);
-        var torchCpu = Lib("libtorch_cpu.so");
-        var sharp = Lib("libLibTorchSharp.so");
-        var getSize = Marshal.GetDelegateForFunctionPointer<GetSize>(NativeLibrary.GetExport(torchCpu, "cblas_sgemm_pack_get_size"));
-        var pack = Marshal.GetDelegateForFunctionPointer<Pack>(NativeLibrary.GetExport(torchCpu, "cblas_sgemm_pack"));
-        var compute = Marshal.GetDelegateForFunctionPointer<Compute>(NativeLibrary.GetExport(torchCpu, "cblas_sgemm_compute"));
-        var data = Marshal.GetDelegateForFunctionPointer<Data>(NativeLibrary.GetExport(sharp, "THSTensor_data"));
-        const int RowMajor = 101, NoTrans = 111, Trans = 112, BMatrix = 162, Packed = 151;
-        foreach (var (k, n) in new[] { (1024, 1024), (1024, 256), (1024, 3584), (3584, 1024), (4096, 4096), (4096, 14336) })
-            Console.WriteLine($"| sizes {k}x{n}: " + string.Join(", ", new[] { 1, 16, 64, 256, 1024, 4096 }.Select(m => $"m={m}: B {getSize(BMatrix, m, n, k) / 1e6:F1} MB, A {getSize(161, n, m, k) / 1e6:F1} MB")) + $" (plain {4.0 * n * k / 1e6:F1})");
+        if (!PackedSgemm.IsAvailable)
+        {
+            Console.WriteLine("| packed GEMM unavailable in this process (not Linux x64, or LTE_PACKED_GEMM=0) |");
+            return;
+        }
         {
             using var big = randn([14336, 4096]);
             var before = Harness.Rss().Rss;
-            var bigSize = getSize(BMatrix, 64, 14336, 4096);
-            var bigPacked = NativeMemory.AlignedAlloc(bigSize, 64);
-            pack(RowMajor, BMatrix, Trans, 64, 14336, 4096, 1f, data(big.Handle), 4096, (IntPtr)bigPacked);
-            Console.WriteLine($"| packing 14336x4096 (234.9 MB): VmRSS +{(Harness.Rss().Rss - before) / 1e6:F1} MB for a {bigSize / 1e6:F1} MB buffer");
-            NativeMemory.AlignedFree(bigPacked);
+            using var bigPacked = PackedSgemm.Pack(big);
+            Console.WriteLine($"| packing 14336x4096 ({4.0 * big.numel() / 1e6:F1} MB): VmRSS +{(Harness.Rss().Rss - before) / 1e6:F1} MB for a {bigPacked.Bytes / 1e6:F1} MB buffer |");
         }
+        Console.WriteLine("| m x k x n | F.linear GFLOP/s | packed GFLOP/s | max abs diff |");
+        Console.WriteLine("|---|---:|---:|---:|");
         foreach (var (k, n) in new[] { (1024, 1024), (1024, 256), (1024, 3584), (3584, 1024) })
         {
-            using var inference = inference_mode();
             using var scope = NewDisposeScope();
-            var w = randn([n, k]);
-            var size = getSize(BMatrix, 64, n, k);
-            var packed = NativeMemory.AlignedAlloc(size, 64);
-            unsafe { pack(RowMajor, BMatrix, Trans, 64, n, k, 1f, data(w.Handle), k, (IntPtr)packed); }
+            using var inference = inference_mode();
+            var weight = randn([n, k]);
+            using var packed = PackedSgemm.Pack(weight);
             foreach (var m in new[] { 16, 64, 1024 })
             {
                 var x = randn([m, k]);
-                var y = empty([m, n]);
-                unsafe
+                var diff = (PackedSgemm.Multiply(x, packed) - nn.functional.linear(x, weight)).abs().max().item<float>();
+                double Rate(Func<Tensor> multiply)
                 {
-                    void Packed1() => compute(RowMajor, NoTrans, Packed, m, n, k, data(x.Handle), k, (IntPtr)packed, k, 0f, data(y.Handle), n);
-                    Packed1();
-                    using var reference = nn.functional.linear(x, w);
-                    var diff = (y - reference).abs().max().item<float>();
-                    double Rate(Action a) { for (var i = 0; i < 3; i++) a(); var sw = Stopwatch.StartNew(); var r = 0; while (sw.Elapsed.TotalSeconds < 0.5) { a(); r++; } return 2.0 * m * k * n * r / sw.Elapsed.TotalSeconds / 1e9; }
-                    double lin = 0, pk = 0;
-                    for (var round = 0; round < 3; round++)
-                    {
-                        lin = Math.Max(lin, Rate(() => { using var o = nn.functional.linear(x, w); }));
-                        pk = Math.Max(pk, Rate(Packed1));
-                    }
-                    Console.WriteLine($"| {m} x {k} x {n} | linear {lin:F1} | packed {pk:F1} ({100 * pk / peak:F0}% of peak) | max |diff| {diff:G3} | packed bytes {size / 1e6:F1} MB vs {4.0 * n * k / 1e6:F1} |");
+                    for (var i = 0; i < 3; i++)
+                        multiply().Dispose();
+                    var sw = Stopwatch.StartNew();
+                    var runs = 0;
+                    for (; sw.Elapsed.TotalSeconds < 0.5; runs++)
+                        multiply().Dispose();
+                    return 2.0 * m * k * n * runs / sw.Elapsed.TotalSeconds / 1e9;
                 }
+                double linear = 0, packedRate = 0;
+                for (var round = 0; round < 3; round++)
+                {
+                    linear = Math.Max(linear, Rate(() => nn.functional.linear(x, weight)));
+                    packedRate = Math.Max(packedRate, Rate(() => PackedSgemm.Multiply(x, packed)));
+                }
+                Console.WriteLine($"| {m} x {k} x {n} | {linear:F1} | {packedRate:F1} ({100 * packedRate / peak:F0}% of peak) | {diff:G3} |");
             }
-            unsafe { NativeMemory.AlignedFree(packed); }
         }
     }
 }

@@ -9,7 +9,8 @@ namespace LastTokenEmbeddings.Benchmarks;
 
 /// <summary>
 /// Times the decoder's op classes on one batch by re-running its forward step by step with the loaded weights
-/// (the same ops as Modeling/*.cs, with a Stopwatch around each class; CPU ops are synchronous).
+/// (the same ops as Modeling/*.cs, projections through the decoder's own modules, with a Stopwatch around each class;
+/// CPU ops are synchronous).
 /// </summary>
 internal static class Profiler
 {
@@ -35,7 +36,9 @@ internal static class Profiler
             var normed = f * rsqrt(f.pow(SafeScalars.Of(2)).mean([-1L], keepdim: true).add(SafeScalars.Of(config.RmsNormEps), SafeScalars.Of(1)));
             return w * normed.to(w.dtype);
         });
-        Tensor Lin(Tensor x, string name) => x.dtype != weights[name].dtype ? throw new InvalidOperationException($"{name}: input {x.dtype}, weight {weights[name].dtype}, norm {weights[prefix + "norm.weight"].dtype}") : Time("matmul (linear)", () => nn.functional.linear(x, weights[name]));
+        // The decoder's own projection modules, so packed float32 weights (Native/PackedSgemm.cs) are timed as they run.
+        var projections = decoder.named_modules().Where(m => m.module is ProjectionLinear).ToDictionary(m => m.name + ".weight", m => (ProjectionLinear)m.module);
+        Tensor Lin(Tensor x, string name) => Time("matmul (linear)", () => projections[name].forward(x));
 
         var total = Stopwatch.StartNew();
         for (var rep = 0; rep < repeats; rep++)
