@@ -94,7 +94,7 @@ internal static class CompareCommand
             if (model.Checkpoint.Layout != CheckpointLayout.CausalLM && strategies.Any(s => s is LastTokenLogitsPooling))
             {
                 strategies.RemoveAll(s => s is LastTokenLogitsPooling);
-                context.Note("skipping last-token-logits pooling: the checkpoint is a bare MistralModel without an LM head.");
+                context.Note("skipping last-token-logits pooling: the checkpoint is a base model without an LM head.");
             }
             if (strategies.Count == 0)
                 throw new CliRuntimeException("no pooling left to compare.");

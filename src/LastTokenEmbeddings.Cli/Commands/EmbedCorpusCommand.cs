@@ -86,7 +86,7 @@ internal static class EmbedCorpusCommand
             if (File.Exists(outputDirectory))
                 throw new UsageException($"--output must be a directory, but '{outputDirectory}' is a file.");
 
-            var directory = ModelLocator.Resolve(result.GetValue(shared.Model), context);
+            var directory = shared.ResolveModel(result, context);
             var options = shared.EmbeddingOptions(result, strategy, format, normalize: result.GetValue(noNormalize) ? false : null);
             using var model = EmbeddingModel.Load(directory, options, shared.LoadOptions(result));
 

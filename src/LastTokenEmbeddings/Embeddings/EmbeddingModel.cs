@@ -308,6 +308,9 @@ public sealed class EmbeddingModel : IEmbeddingModel
     /// <summary>Calls waiting for or in a forward pass, over every view of this checkpoint.</summary>
     internal int QueuedRequests => shared.Scheduler.QueuedRequests;
 
+    /// <summary>Forward passes run so far, over every view of this checkpoint.</summary>
+    internal long ForwardPasses => shared.Scheduler.ForwardPasses;
+
     /// <summary>
     /// Embeds texts given directly as token ids (prompt formatting and truncation skipped), batched exactly as
     /// <see cref="Embed(IReadOnlyList{string}, EmbeddingCallOptions, IProgress{EmbeddingProgress}?, CancellationToken)"/> batches; for benchmarks that need exact token counts.

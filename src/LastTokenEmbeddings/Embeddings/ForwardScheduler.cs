@@ -178,6 +178,11 @@ internal sealed class ForwardScheduler
         return (round, settings);
     }
 
+    /// <summary>Forward passes run so far (for the harness: how many calls shared each pass).</summary>
+    public long ForwardPasses => Interlocked.Read(ref forwardPasses);
+
+    private long forwardPasses;
+
     private void RunRound(List<(Request Request, int Index)> round, BatchSettings settings)
     {
         var ids = round.Select(item => item.Request.Ids[item.Index]).ToArray();
@@ -188,6 +193,7 @@ internal sealed class ForwardScheduler
             if (live.Length == 0)
                 continue;
             var batch = new PackedBatch(live, ids);
+            Interlocked.Increment(ref forwardPasses);
             float[][] vectors;
             try
             {

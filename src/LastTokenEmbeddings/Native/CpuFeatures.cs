@@ -39,7 +39,7 @@ internal static class CpuFeatures
             if (amxBf16) found.Add("AMX-BF16");
             if (avx512Fp16) found.Add("AVX512-FP16");
             if (amxFp16) found.Add("AMX-FP16");
-            return (avx512Bf16 || amxBf16, avx512Fp16 || amxFp16, found.Count == 0 ? "no native bfloat16 or float16" : string.Join(", ", found));
+            return (avx512Bf16 || amxBf16, avx512Fp16 || amxFp16, found.Count == 0 ? $"{(avx512 ? "AVX-512" : Avx2.IsSupported ? "AVX2" : "x86-64")} without AVX512-BF16, AMX or AVX512-FP16" : string.Join(", ", found));
         }
         if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64 && OperatingSystem.IsLinux())
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using LastTokenEmbeddings.Tokenization;
 
 namespace LastTokenEmbeddings.Reranking;
@@ -115,10 +116,35 @@ public sealed class RerankPromptFormat
 
     /// <summary>The body's ids (plain text: special-token strings from users are not parsed).</summary>
     internal int[] BodyIds(ModelTokenizer tokenizer, string query, string document, string? instruction) =>
-        tokenizer.EncodeBody(BodyTemplate
-            .Replace("{instruction}", instruction ?? DefaultInstructionText, StringComparison.Ordinal)
-            .Replace("{query}", query, StringComparison.Ordinal)
-            .Replace("{document}", document, StringComparison.Ordinal), parseSpecialTokens: false);
+        tokenizer.EncodeBody(FillBody(query, document, instruction), parseSpecialTokens: false);
+
+    /// <summary>
+    /// The body with its placeholders filled in one pass over the template, as Python's <c>str.format</c> does, so a
+    /// query or instruction that contains <c>{document}</c> stays literal text instead of receiving the document.
+    /// </summary>
+    internal string FillBody(string query, string document, string? instruction)
+    {
+        var body = new StringBuilder(BodyTemplate.Length + query.Length + document.Length + 128);
+        var template = BodyTemplate.AsSpan();
+        while (template.Length > 0)
+        {
+            var open = template.IndexOf('{');
+            if (open < 0)
+            {
+                body.Append(template);
+                break;
+            }
+            body.Append(template[..open]);
+            template = template[open..];
+            var (placeholder, value) = template.StartsWith("{instruction}", StringComparison.Ordinal) ? ("{instruction}", instruction ?? DefaultInstructionText)
+                : template.StartsWith("{query}", StringComparison.Ordinal) ? ("{query}", query)
+                : template.StartsWith("{document}", StringComparison.Ordinal) ? ("{document}", document)
+                : ("{", "{");
+            body.Append(value);
+            template = template[placeholder.Length..];
+        }
+        return body.ToString();
+    }
 
     private InvalidOperationException Missing(ModelTokenizer tokenizer, string token) =>
         new(string.Create(CultureInfo.InvariantCulture, $"The '{Name}' rerank format scores the token '{token}', which the tokenizer ({tokenizer.SourcePath}) does not have."));

@@ -6,8 +6,8 @@ namespace LastTokenEmbeddings.Tokenization;
 /// <summary>
 /// A SentencePiece BPE <c>tokenizer.model</c> (Mistral, Llama 2: byte fallback, dummy-prefix space) through
 /// Microsoft.ML.Tokenizers' <see cref="LlamaTokenizer"/>, producing the ids of Hugging Face's <c>LlamaTokenizer</c>.
-/// <c>tokenizer_config.json</c>, when present, supplies <c>add_bos_token</c> / <c>add_eos_token</c> and the added
-/// special tokens; special tokens written in a text (<c>&lt;/s&gt;</c>) split it, each piece getting its own dummy
+/// <c>tokenizer_config.json</c>, when present, supplies <c>add_bos_token</c> / <c>add_eos_token</c>,
+/// <c>split_special_tokens</c> and the added special tokens; special tokens written in a text (<c>&lt;/s&gt;</c>) split it, each piece getting its own dummy
 /// prefix, as transformers' legacy Llama tokenizers and the tokenizers library's Prepend normalizer both do.
 /// </summary>
 internal sealed class SentencePieceTokenizer : ITokenizerBackend
@@ -15,8 +15,9 @@ internal sealed class SentencePieceTokenizer : ITokenizerBackend
     private readonly LlamaTokenizer tokenizer;
     private readonly SpecialTokenSplitter specials;
     private readonly HashSet<int> specialIds;
+    private readonly bool splitSpecialTokens;
 
-    private SentencePieceTokenizer(string path, LlamaTokenizer tokenizer, int vocabularySize, IReadOnlyList<int> prefix, IReadOnlyList<int> suffix, IReadOnlyDictionary<string, int> specialTokens)
+    private SentencePieceTokenizer(string path, LlamaTokenizer tokenizer, int vocabularySize, IReadOnlyList<int> prefix, IReadOnlyList<int> suffix, IReadOnlyDictionary<string, int> specialTokens, bool splitSpecialTokens)
     {
         SourcePath = path;
         this.tokenizer = tokenizer;
@@ -27,6 +28,7 @@ internal sealed class SentencePieceTokenizer : ITokenizerBackend
         SuffixIds = suffix;
         specials = new SpecialTokenSplitter(specialTokens);
         specialIds = [.. specialTokens.Values];
+        this.splitSpecialTokens = splitSpecialTokens;
     }
 
     public string SourcePath { get; }
@@ -88,20 +90,20 @@ internal sealed class SentencePieceTokenizer : ITokenizerBackend
             throw new CheckpointException(tokenizerModelPath, $"the tokenizer model lacks valid BOS/EOS ids (bos={bos}, eos={eos}, vocabulary size {vocabularySize}).");
 
         // Hugging Face's LlamaTokenizer defaults: BOS added, EOS not.
-        var (addBos, addEos, added) = tokenizerConfigPath is not null && File.Exists(tokenizerConfigPath)
+        var (addBos, addEos, added, split) = tokenizerConfigPath is not null && File.Exists(tokenizerConfigPath)
             ? ReadConfig(tokenizerConfigPath, vocabularySize)
-            : (true, false, new Dictionary<string, int>());
+            : (true, false, new Dictionary<string, int>(), false);
         var specialTokens = new Dictionary<string, int>(added, StringComparer.Ordinal);
         foreach (var id in new[] { tokenizer.UnknownId, bos, eos })
         {
             if (id >= 0 && id < vocabularySize && tokenizer.Vocabulary.FirstOrDefault(pair => pair.Value == id).Key is { Length: > 0 } piece)
                 specialTokens.TryAdd(piece, id);
         }
-        return new SentencePieceTokenizer(tokenizerModelPath, tokenizer, vocabularySize, addBos ? [bos] : [], addEos ? [eos] : [], specialTokens);
+        return new SentencePieceTokenizer(tokenizerModelPath, tokenizer, vocabularySize, addBos ? [bos] : [], addEos ? [eos] : [], specialTokens, split);
     }
 
     /// <summary>The flags and special added tokens of <c>tokenizer_config.json</c>.</summary>
-    private static (bool AddBos, bool AddEos, Dictionary<string, int> Specials) ReadConfig(string path, int vocabularySize) =>
+    private static (bool AddBos, bool AddEos, Dictionary<string, int> Specials, bool SplitSpecialTokens) ReadConfig(string path, int vocabularySize) =>
         JsonFields.ReadFile(path, fields =>
         {
             var specials = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -117,13 +119,15 @@ internal sealed class SentencePieceTokenizer : ITokenizerBackend
                         throw decoder.Error(key, $"reuses the content '{content}' of token {specials[content]}.");
                 }
             }
-            return (fields.OptionalBool("add_bos_token") ?? true, fields.OptionalBool("add_eos_token") ?? false, specials);
+            return (fields.OptionalBool("add_bos_token") ?? true, fields.OptionalBool("add_eos_token") ?? false, specials,
+                fields.OptionalBool("split_special_tokens") ?? false);
         });
 
     public int[] Encode(string text, bool? parseSpecialTokens)
     {
         var clean = TextSanitizer.ReplaceLoneSurrogates(text);
-        if (parseSpecialTokens == false)
+        // split_special_tokens: transformers then encodes special-token strings as text unless a call says otherwise.
+        if (!(parseSpecialTokens ?? !splitSpecialTokens))
             return EncodePiece(clean);
         var ids = new List<int>();
         foreach (var (piece, specialId) in specials.Split(clean))

@@ -62,6 +62,20 @@ public class HubModelTests
         Assert.That(badRevision.ExitCode, Is.EqualTo(2), "--revision applies to hub ids only");
     }
 
+    [TestCase("compare")]
+    [TestCase("embed", "hello")]
+    [TestCase("embed-corpus", "--input", "corpus.jsonl", "--output", "out")]
+    [TestCase("rerank", "--query", "q", "--document", "d")]
+    [TestCase("tokenize", "hello")]
+    [TestCase("info")]
+    public async Task Every_model_command_reads_revision(string command, params string[] rest)
+    {
+        // --revision with a directory is a usage error in every command, which shows each one passes it to the locator.
+        var run = await Lte.Run([command, "--model", TestPaths.FixtureDirectory, "--revision", "v1", .. rest]);
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Stderr);
+        Assert.That(run.Stderr, Does.Contain("--revision applies to hub ids"));
+    }
+
     [Test]
     public async Task The_load_api_takes_an_id_and_reports_it_as_the_model_id()
     {

@@ -79,6 +79,41 @@ public class FamilyEmbeddingTests
         }
     }
 
+    [Test]
+    public async Task A_declared_max_seq_length_below_the_positions_is_the_limit_and_truncation_keeps_the_closing_token()
+    {
+        // tiny-qwen3-embedding with sentence_bert_config.json's max_seq_length lowered to 32 (the other files linked).
+        var source = TestPaths.Fixture("tiny-qwen3-embedding");
+        var folder = Directory.CreateTempSubdirectory("lte-max-seq-").FullName;
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(source))
+            {
+                var name = Path.GetFileName(entry);
+                if (name == "sentence_bert_config.json")
+                    continue;
+                var target = new FileInfo(entry).LinkTarget is { } link ? Path.GetFullPath(Path.Combine(source, link)) : entry;
+                if (Directory.Exists(entry))
+                    Directory.CreateSymbolicLink(Path.Combine(folder, name), target);
+                else
+                    File.CreateSymbolicLink(Path.Combine(folder, name), target);
+            }
+            File.WriteAllText(Path.Combine(folder, "sentence_bert_config.json"), """{"max_seq_length": 32, "do_lower_case": false}""");
+            using var model = EmbeddingModel.Load(folder, loadOptions: new ModelLoadOptions { DType = ComputeDType.Float32 });
+            Assert.That(model.MaxTokens, Is.EqualTo(32), "max_seq_length 32 under the 512 positions");
+            var text = string.Join(' ', Enumerable.Repeat("llamas graze on the high plains", 20));
+            var ids = model.Tokenize(text, TextRole.Document);
+            Assert.That(ids, Has.Length.EqualTo(32));
+            Assert.That(ids[^1], Is.EqualTo(151643), "the post-processor's <|endoftext|> follows the cut text, as tokenizer(truncation=True, max_length=32) gives");
+            var embedding = await model.EmbedAsync(text, TextRole.Document);
+            Assert.That((embedding.TokenCount, embedding.Truncated), Is.EqualTo((32, true)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [TestCase(TextRole.Query, "embed_query")]
     [TestCase(TextRole.Document, "embed_document")]
     public async Task Qwen3_embedding_with_default_options_embeds_as_sentence_transformers(TextRole role, string mode)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using LastTokenEmbeddings.Checkpoints;
+using LastTokenEmbeddings.Embeddings;
+using LastTokenEmbeddings.Pooling;
 using LastTokenEmbeddings.Reranking;
 
 namespace LastTokenEmbeddings.Tests.Reranking;
@@ -85,6 +87,38 @@ public class RerankerTests
         var body = ids[prefixLength..^suffixLength];
         Assert.That(body, Has.None.EqualTo(151645).And.None.EqualTo(151644), "<|im_end|> and <|im_start|> stay text inside the body");
         Assert.That(ids[^suffixLength..], Is.EqualTo(Ints(Root.GetProperty("template").GetProperty("suffix_ids"))));
+    }
+
+    [Test]
+    public async Task A_custom_format_scores_a_mistral_checkpoint_by_its_yes_and_no_logits()
+    {
+        // The documented Mistral-style format; the expected log-odds come from the full vocabulary row of the LM head.
+        var format = RerankPromptFormat.Custom("<s>[INST] ", "Query: {query}\nDocument: {document}", "\nRelevant? [/INST]", "▁Yes", "▁No");
+        var load = new ModelLoadOptions { DType = ComputeDType.Float32 };
+        using var reranker = Reranker.Load(TestPaths.Fixture("tiny-mistral"), new RerankerOptions { Format = format }, load);
+        using var logits = EmbeddingModel.Load(TestPaths.Fixture("tiny-mistral"), new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenLogits, Normalize = false }, load);
+        string[] documents = ["Paris is the capital of France.", "Llamas graze on the high plains of the Andes."];
+        var result = await reranker.RerankAsync("What is the capital of France?", documents, instruction: null);
+        var (yes, no) = format.TokenIds(reranker.TokenizerForTests);
+        for (var d = 0; d < documents.Length; d++)
+        {
+            var ids = reranker.Tokenize("What is the capital of France?", documents[d]);
+            Assert.That(ids[0], Is.EqualTo(1), "<s> in the prefix is the BOS id");
+            var row = logits.EmbedTokenIds([ids])[0];
+            Assert.That(row, Has.Length.EqualTo(32000));
+            Assert.That(result.Documents[d].LogOdds, Is.EqualTo(row[yes] - row[no]).Within(1e-4), $"document {d}");
+            Assert.That(result.Documents[d].Score, Is.EqualTo(1 / (1 + Math.Exp(-(row[yes] - row[no])))).Within(1e-5));
+        }
+    }
+
+    [Test]
+    public void Placeholders_inside_user_text_stay_literal()
+    {
+        // str.format fills the model card's template in one pass: a query naming {document} is not given the document.
+        var body = RerankPromptFormat.Qwen3Reranker.FillBody("what is {document}?", "a {query} and {instruction}", "rank {query}");
+        Assert.That(body, Is.EqualTo("<Instruct>: rank {query}\n<Query>: what is {document}?\n<Document>: a {query} and {instruction}"));
+        var custom = RerankPromptFormat.Custom("", "{x} Q: {query} {D: {document}", "", "yes", "no");
+        Assert.That(custom.FillBody("q", "d", null), Is.EqualTo("{x} Q: q {D: d"), "unknown braces are kept as they are");
     }
 
     [Test]

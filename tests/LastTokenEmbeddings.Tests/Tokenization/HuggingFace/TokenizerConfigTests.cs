@@ -101,6 +101,21 @@ public class TokenizerConfigTests
     }
 
     [Test]
+    public void Split_special_tokens_is_also_the_default_of_a_sentencepiece_tokenizer_model()
+    {
+        string folder = HuggingFaceFixtures.Directory("tiny-mistral");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer_config.json")))!.AsObject();
+        config["split_special_tokens"] = true;
+        using var file = new TempFile(config.ToJsonString(), "tokenizer_config.json");
+        var split = LastTokenEmbeddings.Tokenization.SentencePieceTokenizer.Load(Path.Combine(folder, "tokenizer.model"), file.Path);
+        var parsing = LastTokenEmbeddings.Tokenization.SentencePieceTokenizer.Load(Path.Combine(folder, "tokenizer.model"), Path.Combine(folder, "tokenizer_config.json"));
+        Assert.That(parsing.Encode("a</s>b", null), Does.Contain(2), "the fixture's config parses </s> into the EOS id");
+        Assert.That(split.Encode("a</s>b", null), Does.Not.Contain(2));
+        Assert.That(split.Encode("a</s>b", null), Is.EqualTo(parsing.Encode("a</s>b", parseSpecialTokens: false)));
+        Assert.That(split.Encode("a</s>b", parseSpecialTokens: true), Is.EqualTo(parsing.Encode("a</s>b", null)), "an explicit policy wins");
+    }
+
+    [Test]
     public void Add_prefix_space_overrides_byte_level_on_every_piece()
     {
         var original = HuggingFaceFixtures.Tokenizer("tiny-qwen3");
