@@ -81,7 +81,7 @@ internal static partial class ServerApp
         // Created (and so loaded) while the host starts; the container disposes it after the last request drained.
         builder.Services.AddSingleton<IEmbeddingModel>(services => LoadModel(settings, services.GetRequiredService<ILoggerFactory>().CreateLogger("LastTokenEmbeddings.Server")));
         if (settings.Reranker is { } rerankerModel)
-            builder.Services.AddSingleton<LastTokenEmbeddings.Reranking.IReranker>(_ => LastTokenEmbeddings.Reranking.Reranker.LoadAsync(rerankerModel, loadOptions: settings.Load).GetAwaiter().GetResult());
+            builder.Services.AddSingleton<LastTokenEmbeddings.Reranking.IReranker>(_ => LastTokenEmbeddings.Reranking.Reranker.LoadAsync(rerankerModel, loadOptions: settings.RerankerLoad).GetAwaiter().GetResult());
         builder.Services.AddEmbeddingServer(settings.ApplyTo);
 
         var app = builder.Build();

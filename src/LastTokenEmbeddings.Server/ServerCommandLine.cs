@@ -4,6 +4,7 @@ using System.Globalization;
 using LastTokenEmbeddings.AspNetCore;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Embeddings;
+using LastTokenEmbeddings.Hub;
 using LastTokenEmbeddings.Pooling;
 using LastTokenEmbeddings.Tokenization;
 
@@ -33,6 +34,18 @@ internal sealed class ServerCommandLine
     {
         Description = "A reranker to serve at TEI's POST /rerank besides the embedding model (Qwen3-Reranker format): directory or Hugging Face id.",
         HelpName = "DIR_OR_ID",
+    });
+
+    private readonly Option<string?> revision = WithEnv(new Option<string?>("--revision")
+    {
+        Description = "Branch, tag or commit of a hub id given to --model (default: main). HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE and HF_HUB_OFFLINE apply.",
+        HelpName = "REV",
+    });
+
+    private readonly Option<string?> rerankerRevision = WithEnv(new Option<string?>("--reranker-revision")
+    {
+        Description = "Branch, tag or commit of a hub id given to --reranker (default: main).",
+        HelpName = "REV",
     });
 
     private readonly Option<string> host = WithEnv(new Option<string>("--host")
@@ -151,7 +164,7 @@ internal sealed class ServerCommandLine
         Root = new RootCommand("LastTokenEmbeddings server: OpenAI-compatible /v1/embeddings and Hugging Face TEI-compatible /embed, /tokenize, /rerank (with --reranker), /info, /health, /metrics.");
         foreach (var option in new Option[]
                  {
-                     model, reranker, host, port, dtype, pooling, prompt, instruction, maxTokens, maxBatchTokens, maxBatchRequests, apiKey,
+                     model, revision, reranker, rerankerRevision, host, port, dtype, pooling, prompt, instruction, maxTokens, maxBatchTokens, maxBatchRequests, apiKey,
                      servedModelName, acceptAnyModelName, maxConcurrentRequests, maxClientBatchSize, payloadLimit, autoTruncate,
                      defaultInputType, noCrossRequestBatching, shutdownTimeout, logFormat,
                  })
@@ -179,10 +192,26 @@ internal sealed class ServerCommandLine
             problems.Add("--port must lie in [0, 65535].");
         if (result.GetValue(shutdownTimeout) < 0)
             problems.Add("--shutdown-timeout must not be negative.");
+        CheckRevision(problems, result.GetValue(revision), result.GetValue(model), "--revision", "--model");
+        CheckRevision(problems, result.GetValue(rerankerRevision), result.GetValue(reranker), "--reranker-revision", "--reranker");
         if (result.GetValue(instruction) is not null && result.GetValue(prompt) is not ("e5-instruct" or "qwen3-embedding"))
             problems.Add("--instruction applies only to --prompt e5-instruct or qwen3-embedding.");
         return problems;
     }
+
+    private static void CheckRevision(List<string> problems, string? revisionValue, string? modelValue, string revisionOption, string modelOption)
+    {
+        if (revisionValue is null)
+            return;
+        if (string.IsNullOrWhiteSpace(revisionValue))
+            problems.Add($"{revisionOption} must not be empty.");
+        else if (modelValue is null || !HuggingFaceHub.IsHubModelReference(modelValue))
+            problems.Add($"{revisionOption} needs {modelOption} ORG/NAME (a hub id, not a directory).");
+    }
+
+    /// <summary>The hub settings for one model: the environment's, at the given revision.</summary>
+    private static HubOptions? HubAt(string? revisionValue) =>
+        revisionValue is null ? null : HubOptions.FromEnvironment() with { Revision = revisionValue };
 
     /// <summary>The settings of a command line without <see cref="Problems"/>.</summary>
     public ServerSettings Settings(ParseResult result)
@@ -197,7 +226,8 @@ internal sealed class ServerCommandLine
             Reranker = result.GetValue(reranker),
             Host = result.GetValue(host)!,
             Port = result.GetValue(port),
-            Load = new ModelLoadOptions { DType = computeDType },
+            Load = new ModelLoadOptions { DType = computeDType, Hub = HubAt(result.GetValue(revision)) },
+            RerankerLoad = new ModelLoadOptions { DType = computeDType, Hub = HubAt(result.GetValue(rerankerRevision)) },
             Embedding = new EmbeddingOptions
             {
                 Pooling = result.GetValue(pooling) is { } poolingName ? PoolingStrategies.Parse(poolingName) : null,

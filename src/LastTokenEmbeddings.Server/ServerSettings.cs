@@ -17,7 +17,11 @@ internal sealed record ServerSettings
 
     public int Port { get; init; } = 8080;
 
+    /// <summary>How the embedding model loads: dtype, and the hub revision of a hub id.</summary>
     public ModelLoadOptions Load { get; init; } = new();
+
+    /// <summary>How the reranker loads: the same dtype, its own hub revision.</summary>
+    public ModelLoadOptions RerankerLoad { get; init; } = new();
 
     public EmbeddingOptions Embedding { get; init; } = new();
 

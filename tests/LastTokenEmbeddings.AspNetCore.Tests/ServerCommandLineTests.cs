@@ -49,6 +49,18 @@ public class ServerCommandLineTests
     }
 
     [Test]
+    public void Revisions_apply_to_their_own_hub_model()
+    {
+        var settings = Parse("--model", "org/embedder", "--revision", "v2.0", "--reranker", "org/reranker", "--reranker-revision", "0123abc");
+        Assert.That(settings.Load.Hub!.Revision, Is.EqualTo("v2.0"));
+        Assert.That(settings.RerankerLoad.Hub!.Revision, Is.EqualTo("0123abc"));
+
+        var withoutRevisions = Parse("--model", "org/embedder", "--reranker", "org/reranker");
+        Assert.That(withoutRevisions.Load.Hub, Is.Null, "the environment's hub settings at main");
+        Assert.That(withoutRevisions.RerankerLoad.Hub, Is.Null);
+    }
+
+    [Test]
     public void Defaults_are_the_library_defaults()
     {
         var settings = Parse("--model", "dir");
@@ -65,14 +77,15 @@ public class ServerCommandLineTests
     {
         var variables = new Dictionary<string, string>
         {
-            ["LTE_MODEL"] = "env-model", ["LTE_PORT"] = "7000", ["LTE_API_KEY"] = "sk-env", ["LTE_AUTO_TRUNCATE"] = "1", ["LTE_MAX_CONCURRENT_REQUESTS"] = "9",
+            ["LTE_MODEL"] = "org/env-model", ["LTE_REVISION"] = "v3", ["LTE_PORT"] = "7000", ["LTE_API_KEY"] = "sk-env", ["LTE_AUTO_TRUNCATE"] = "1", ["LTE_MAX_CONCURRENT_REQUESTS"] = "9",
         };
         try
         {
             foreach (var (name, value) in variables)
                 Environment.SetEnvironmentVariable(name, value);
             var settings = Parse("--port", "7001");
-            Assert.That(settings.Model, Is.EqualTo("env-model"));
+            Assert.That(settings.Model, Is.EqualTo("org/env-model"));
+            Assert.That(settings.Load.Hub!.Revision, Is.EqualTo("v3"));
             Assert.That(settings.Port, Is.EqualTo(7001), "the command line wins");
             Assert.That(settings.Server.ApiKey, Is.EqualTo("sk-env"));
             Assert.That(settings.Server.AutoTruncate, Is.True);
@@ -92,6 +105,9 @@ public class ServerCommandLineTests
     [TestCase(new[] { "--model", "m", "--port", "70000" }, "--port")]
     [TestCase(new[] { "--model", "m", "--dtype", "float64" }, "float64")]
     [TestCase(new[] { "--model", "m", "--instruction", "x" }, "--instruction")]
+    [TestCase(new[] { "--model", "org/name", "--revision", " " }, "--revision must not be empty")]
+    [TestCase(new[] { "--model", ".", "--revision", "v1" }, "--revision needs --model ORG/NAME")]
+    [TestCase(new[] { "--model", "org/name", "--reranker-revision", "v1" }, "--reranker-revision needs --reranker ORG/NAME")]
     public void Bad_command_lines_are_refused(string[] args, string mentioned)
     {
         Assert.That(Errors(args), Has.Some.Contains(mentioned));
