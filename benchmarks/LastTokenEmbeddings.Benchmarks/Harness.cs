@@ -25,6 +25,7 @@ internal static class Harness
         public string? Preset;
         public string? SynthDirectory;
         public string DType = "auto"; // the library's default
+        public int? MaxBatchTokens;
         public double MaxRssGrowthPercent = 5;
         public string? Stored; // stored dtype of a synthesized checkpoint: f32, bf16, f16 (default: f32 for float32 compute, else bf16)
         public bool MemoryFailed;
@@ -55,6 +56,7 @@ internal static class Harness
                 case "--synth-dir": s.SynthDirectory = Next(); break;
                 case "--dtype": s.DType = Next(); break;
                 case "--stored": s.Stored = Next(); break;
+                case "--max-batch-tokens": s.MaxBatchTokens = int.Parse(Next(), Inv); break;
                 case "--workload": s.Workloads.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--seconds": s.Seconds = double.Parse(Next(), Inv); break;
                 case "--warmup": s.WarmupSeconds = double.Parse(Next(), Inv); break;
@@ -90,7 +92,7 @@ internal static class Harness
 
         // Load first, so VmHWM after load is the load's own peak.
         var loadWatch = Stopwatch.StartNew();
-        using var model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, MaxTokens = 1 << 20 },
+        using var model = EmbeddingModel.Load(directory, new EmbeddingOptions { Pooling = PoolingStrategies.LastTokenHidden, MaxTokens = 1 << 20, MaxBatchTokens = s.MaxBatchTokens ?? new EmbeddingOptions().MaxBatchTokens },
             new ModelLoadOptions { DType = compute });
         var loadSeconds = loadWatch.Elapsed.TotalSeconds;
         var (hwmAfterLoad, rssAfterLoad) = Rss();
@@ -135,9 +137,9 @@ internal static class Harness
     }
 
     private static void PrintHelp() => Console.WriteLine("""
-        harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b [--synth-dir DIR]) [--dtype float32|bfloat16|float16|stored]
+        harness (--model DIR | --synthesize 109m|tinyllama-1.1b|mistral-7b|qwen3-0.6b|qwen3-4b [--synth-dir DIR]) [--dtype auto|float32|bfloat16|float16|stored]
                 [--workload 8x128,1x64,8x256,64-varied,64-short,concurrent-16,logits-vs-hidden,memory,article-8x128,corpus] [--seconds S] [--warmup S]
-                [--stored f32|bf16|f16 (synthesized checkpoints; default f32 for float32 compute, else bf16)]
+                [--stored f32|bf16|f16 (synthesized checkpoints; default f32 for float32 compute, else bf16)] [--max-batch-tokens N]
                 [--memory-calls N] [--max-rss-growth PCT (default 5: exit 3 past it)]
                 [--corpus-records N] [--corpus-growth-limit-mb MB] [--corpus-peak-limit-mb MB] [--smoke]
         corpus: lte embed-corpus in a child process over N synthesized JSONL records (default 200,000 for checkpoints under
