@@ -91,7 +91,10 @@ public sealed record DeclaredEmbeddingSettings
                 case "Pooling" when sawTransformer && pooling is null:
                     if (path.Length == 0 || Path.IsPathRooted(path) || path.Split('/', '\\').Contains(".."))
                         throw new CheckpointException(modulesPath, $"modules[{i}] (Pooling) has path '{path}', which is not a folder inside the model directory.");
-                    (pooling, includePrompt) = JsonFields.ReadFile(Path.Combine(directory, path, "config.json"), fields => ReadPooling(fields, hiddenSize));
+                    var poolingConfig = Path.Combine(directory, path, "config.json");
+                    if (!File.Exists(poolingConfig))
+                        throw new CheckpointException(poolingConfig, $"not found: {Path.GetFileName(modulesPath)} names '{path}' as modules[{i}] (Pooling), and the folder has no config.json.");
+                    (pooling, includePrompt) = JsonFields.ReadFile(poolingConfig, fields => ReadPooling(fields, hiddenSize));
                     break;
                 case "Normalize" when pooling is not null && i == modules.Count - 1:
                     normalize = true;

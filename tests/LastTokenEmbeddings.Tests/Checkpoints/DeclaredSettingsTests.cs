@@ -136,6 +136,13 @@ public class DeclaredSettingsTests
     }
 
     [Test]
+    public void A_pooling_folder_without_its_config_is_named()
+    {
+        Edit("modules.json", n => n[1]!["path"] = "9_Pooling");
+        AssertRefused("9_Pooling/config.json", "not found", "modules.json", "'9_Pooling'", "modules[1]");
+    }
+
+    [Test]
     public void Lower_casing_and_excluded_prompts_for_mean_pooling_are_refused()
     {
         Edit("sentence_bert_config.json", n => n["do_lower_case"] = true);
