@@ -59,7 +59,10 @@ internal static class TokenBudgetBatcher
         return batches;
     }
 
-    /// <summary>Several short texts per row, longest first, closing a batch at the budget or the batch-size cap.</summary>
+    /// <summary>
+    /// Several short texts per row, longest first, closing a batch at the budget or the batch-size cap; then each
+    /// batch's texts are spread over its rows evenly (<see cref="Balance"/>), since every row is padded to the fullest.
+    /// </summary>
     private static IEnumerable<int[][]> PlanPacked(int[] order, IReadOnlyList<int> lengths, int maxBatchTokens, int maxBatchSize)
     {
         var rowTokens = Math.Max(PackedRowTokens <= maxBatchTokens ? PackedRowTokens : maxBatchTokens, 1);
@@ -72,7 +75,7 @@ internal static class TokenBudgetBatcher
             var fitsBatch = texts < maxBatchSize && (fitsRow || (long)(rows.Count + 1) * rowTokens <= maxBatchTokens);
             if (!fitsBatch)
             {
-                yield return rows.Select(row => row.ToArray()).ToArray();
+                yield return Balance(rows, lengths);
                 rows.Clear();
                 texts = 0;
                 fitsRow = false;
@@ -87,6 +90,29 @@ internal static class TokenBudgetBatcher
             texts++;
         }
         if (rows.Count > 0)
-            yield return rows.Select(row => row.ToArray()).ToArray();
+            yield return Balance(rows, lengths);
+    }
+
+    /// <summary>
+    /// The same texts over the same number of rows, each (longest first) into the least-filled row, so a last row of a
+    /// few texts no longer leaves the others' padding to fill it: 256 + 256 + 128 tokens become three rows of about 214.
+    /// Kept as filled when that is not shorter (the spread can, rarely, be worse).
+    /// </summary>
+    private static int[][] Balance(List<List<int>> rows, IReadOnlyList<int> lengths)
+    {
+        var filled = rows.Select(row => row.ToArray()).ToArray();
+        if (filled.Length < 2)
+            return filled;
+        var spread = new List<int>[filled.Length];
+        var fill = new int[filled.Length];
+        for (var r = 0; r < spread.Length; r++)
+            spread[r] = [];
+        foreach (var index in filled.SelectMany(row => row).OrderByDescending(i => lengths[i]).ThenBy(i => i))
+        {
+            var least = Array.IndexOf(fill, fill.Min());
+            spread[least].Add(index);
+            fill[least] += lengths[index];
+        }
+        return fill.Max() < filled.Max(row => row.Sum(i => lengths[i])) ? spread.Select(row => row.ToArray()).ToArray() : filled;
     }
 }

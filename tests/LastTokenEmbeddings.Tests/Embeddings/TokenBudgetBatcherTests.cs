@@ -44,6 +44,17 @@ public class TokenBudgetBatcherTests
         var plan = Plan(lengths, 8192, 64);
         Assert.That(plan, Has.Count.EqualTo(1));
         Assert.That(plan[0], Has.Length.EqualTo(3), "640 tokens in rows of 256");
+        var fills = plan[0].Select(row => row.Sum(i => lengths[i])).ToArray();
+        Assert.That(fills.Max(), Is.LessThanOrEqualTo(640 / 3 + 16), "spread evenly: each row padded to about a third, not to 256");
+    }
+
+    [Test]
+    public void Rows_are_balanced_without_changing_which_texts_share_a_batch()
+    {
+        int[] lengths = [60, 60, 60, 60, 60, 50, 10]; // first fit: 240 + 60 | 50 + 10 → rows 240, 120
+        var plan = Plan(lengths, 8192, 64);
+        Assert.That(plan, Has.Count.EqualTo(1));
+        Assert.That(plan[0].Select(row => row.Sum(i => lengths[i])).Order(), Is.EqualTo(new[] { 180, 180 }));
     }
 
     [Test]
