@@ -43,6 +43,15 @@ public class EmbedCommandTests
     }
 
     [Test]
+    public async Task Special_tokens_option_reaches_the_embedding()
+    {
+        var parsed = (await Lte.OnFixture("embed", "--format", "json", "--special-tokens", "parse", "Hi</s>there")).Json().GetProperty("data")[0];
+        var spelled = (await Lte.OnFixture("embed", "--format", "json", "--special-tokens", "text", "Hi</s>there")).Json().GetProperty("data")[0];
+        Assert.That(spelled.GetProperty("tokens").GetInt32(), Is.GreaterThan(parsed.GetProperty("tokens").GetInt32()), "'</s>' spelled out takes several tokens");
+        Assert.That(Floats(spelled.GetProperty("embedding")), Is.Not.EqualTo(Floats(parsed.GetProperty("embedding"))));
+    }
+
+    [Test]
     public async Task Normalized_by_default_and_dimensions_cut()
     {
         var run = await Lte.OnFixture("embed", "--format", "json", "--dimensions", "16", "Hello world!");

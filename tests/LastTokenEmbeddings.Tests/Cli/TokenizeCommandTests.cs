@@ -37,6 +37,27 @@ public class TokenizeCommandTests
     }
 
     [Test]
+    public async Task Special_tokens_option_parses_or_spells_out_special_token_strings()
+    {
+        static async Task<int[]> Ids(string policy)
+        {
+            var run = await Lte.OnFixture("tokenize", "--special-tokens", policy, "--format", "json", "Hi</s>there");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.Stderr);
+            return run.Json().GetProperty("data")[0].GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        }
+        var parsed = await Ids("parse");
+        var spelled = await Ids("text");
+        Assert.That(parsed[0], Is.EqualTo(1), "BOS");
+        Assert.That(parsed[1..], Does.Contain(2), "</s> is the EOS id 2");
+        Assert.That(spelled[1..], Does.Not.Contain(2), "</s> as the characters '<', '/', 's', '>'");
+        Assert.That(spelled.Length, Is.GreaterThan(parsed.Length));
+
+        var refused = await Lte.OnFixture("tokenize", "--special-tokens", "maybe", "hi");
+        Assert.That(refused.ExitCode, Is.EqualTo(2));
+        Assert.That(refused.Stderr, Does.Contain("--special-tokens"));
+    }
+
+    [Test]
     public async Task Table_lists_each_text_with_its_ids()
     {
         var run = await Lte.OnFixture("tokenize", "What is GPU?");
