@@ -98,3 +98,47 @@ public class PromptFormatTests
             Throws.ArgumentNullException);
     }
 }
+
+/// <summary>Mistral v0.3 and later vocabularies make <c>[INST]</c> a control token: the v0.1 text template is refused there.</summary>
+public class MistralControlTokenTests
+{
+    [Test]
+    public void Mistral_instruct_is_refused_where_INST_is_a_control_token()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "lte-v03-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var source = TestPaths.Fixture("tiny-mistral");
+            File.Copy(Path.Combine(source, "tokenizer_config.json"), Path.Combine(directory, "tokenizer_config.json"));
+            // As in v0.3: ids 3 and 4 become the control tokens [INST] and [/INST].
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, "tokenizer.json")))!;
+            var vocab = json["model"]!["vocab"]!.AsObject();
+            vocab.Remove("<0x00>");
+            vocab.Remove("<0x01>");
+            vocab["[INST]"] = 3;
+            vocab["[/INST]"] = 4;
+            foreach (var (id, content) in new[] { (3, "[INST]"), (4, "[/INST]") })
+            {
+                json["added_tokens"]!.AsArray().Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+                });
+            }
+            File.WriteAllText(Path.Combine(directory, "tokenizer.json"), json.ToJsonString());
+
+            var v03 = ModelTokenizer.Load(directory);
+            Assert.That(v03.TokenToId("[INST]"), Is.EqualTo(3));
+            var error = Assert.Throws<InvalidOperationException>(() => PromptFormat.MistralInstruct.BuildIds(v03, "hi", TextRole.Query, 64, TruncationPolicy.Truncate))!;
+            Assert.That(error.Message, Does.Contain("control token 3").And.Contain("v0.3"));
+            Assert.That(PromptFormat.Raw.BuildIds(v03, "hi", TextRole.Query, 64, TruncationPolicy.Truncate), Is.Not.Empty, "other formats still work");
+
+            var v01 = ModelTokenizer.Load(source);
+            Assert.That(PromptFormat.MistralInstruct.BuildIds(v01, "hi", TextRole.Query, 64, TruncationPolicy.Truncate)[..2], Is.EqualTo(new[] { 1, 733 }), "<s> then '▁['");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}
