@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
@@ -37,7 +36,7 @@ public class DeclaredSettingsFuzzTests
     [Test]
     public void Mutated_sentence_transformers_files_read_consistently_or_fail_with_CheckpointException()
     {
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1500;
+        var iterations = Fuzzing.Iterations(1500);
         var source = TestPaths.Fixture("tiny-qwen3-embedding");
         var originals = Files.Select(file => File.ReadAllText(Path.Combine(source, file))).ToArray();
         var root = Path.Combine(Path.GetTempPath(), "lte-declared-fuzz-" + Guid.NewGuid().ToString("N"));
@@ -69,10 +68,7 @@ public class DeclaredSettingsFuzzTests
                     if (texts[file] is not { } text)
                         continue;
                     var builder = new StringBuilder(text);
-                    var at = (int)(position * builder.Length);
-                    if (kind == 0) builder.Insert(at, c);
-                    else if (kind == 1 && at < builder.Length) builder.Remove(at, 1);
-                    else if (at < builder.Length) builder[at] = c;
+                    Fuzzing.EditCharacter(builder, position, c, kind);
                     texts[file] = builder.ToString();
                 }
                 for (var i = 0; i < Files.Length; i++)

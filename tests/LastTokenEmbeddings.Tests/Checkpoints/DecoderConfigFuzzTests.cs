@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
@@ -39,7 +38,7 @@ public class DecoderConfigFuzzTests
     [Test]
     public void Mutated_configs_parse_consistently_or_fail_with_CheckpointException()
     {
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 3000;
+        var iterations = Fuzzing.Iterations(3000);
         var originals = Bases.Select(name => File.ReadAllText(Path.Combine(TestPaths.Fixture(name), "config.json"))).ToArray();
         var edit = Gen.Select(Gen.Int[0, Keys.Length - 1], Gen.Int[0, Values.Length - 1], Gen.Bool);
         var textEdit = Gen.Select(Gen.Double[0, 1], Gen.Char, Gen.Int[0, 2]);
@@ -56,12 +55,7 @@ public class DecoderConfigFuzzTests
             }
             var text = new StringBuilder("{" + string.Join(",", json.Select(p => $"\"{p.Key}\":{p.Value}")) + "}");
             foreach (var (position, c, kind) in textEdits)
-            {
-                var at = (int)(position * text.Length);
-                if (kind == 0) text.Insert(at, c);
-                else if (kind == 1 && at < text.Length) text.Remove(at, 1);
-                else if (at < text.Length) text[at] = c;
-            }
+                Fuzzing.EditCharacter(text, position, c, kind);
             try
             {
                 var config = DecoderConfig.Parse(text.ToString(), "fuzz/config.json");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsCheck;
 
 namespace LastTokenEmbeddings.Tests.Native;
@@ -28,7 +27,7 @@ public class ElfPatcherFuzzTests
     [Test]
     public void Mutated_and_truncated_headers_give_a_result_or_invalid_data()
     {
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 2000;
+        var iterations = Fuzzing.Iterations(2000);
         var original = Library.Value;
         // Mutations land in the ELF header, the section headers and the version sections, where the parser reads.
         var shoff = (int)BitConverter.ToUInt64(original, 0x28);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsCheck;
 using LastTokenEmbeddings.Checkpoints;
 using LastTokenEmbeddings.Tokenization;
@@ -19,7 +18,7 @@ public class SentencePieceFuzzTests
     [Test]
     public void Mutated_tokenizer_models_load_consistently_or_fail_with_CheckpointException()
     {
-        var budget = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 3000;
+        var budget = Fuzzing.Iterations(3000);
         var original = File.ReadAllBytes(Path.Combine(TestPaths.Fixture("tiny-mistral"), "tokenizer.model"));
         var directory = Path.Combine(Path.GetTempPath(), "lte-spm-fuzz-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);

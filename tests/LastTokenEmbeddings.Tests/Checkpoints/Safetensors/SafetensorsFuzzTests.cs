@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Text;
 using CsCheck;
 using LastTokenEmbeddings.Checkpoints;
@@ -96,9 +95,7 @@ public class SafetensorsFuzzTests
     [Test]
     public void Mutated_files_either_load_or_fail_with_CheckpointException()
     {
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
-            ? n
-            : DefaultIterations;
+        var iterations = Fuzzing.Iterations(DefaultIterations);
         var seed = Environment.GetEnvironmentVariable("LTE_FUZZ_SEED") is { Length: > 0 } s ? s : DefaultSeed;
 
         var mutation = Gen.Select(Gen.Int[0, Enum.GetValues<Kind>().Length - 1], Gen.Double[0, 1], Gen.Int[0, 255], Gen.ULong,

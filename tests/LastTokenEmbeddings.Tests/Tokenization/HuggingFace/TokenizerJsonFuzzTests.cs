@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
@@ -61,7 +60,7 @@ public class TokenizerJsonFuzzTests
     [Test]
     public void Mutated_tokenizer_files_load_consistently_or_fail_with_CheckpointException()
     {
-        var iterations = int.TryParse(Environment.GetEnvironmentVariable("LTE_FUZZ_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1000;
+        var iterations = Fuzzing.Iterations(1000);
         string[] originals = [TokenizerJsonSamples.ByteLevel(), TokenizerJsonSamples.Piece()];
         int accepted = 0, rejected = 0;
         string directory = Path.Combine(Path.GetTempPath(), "lte-hf-fuzz-" + Guid.NewGuid().ToString("N"));
