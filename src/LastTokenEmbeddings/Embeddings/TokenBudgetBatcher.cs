@@ -107,7 +107,7 @@ internal static class TokenBudgetBatcher
         var fill = new int[filled.Length];
         for (var r = 0; r < spread.Length; r++)
             spread[r] = [];
-        foreach (var index in filled.SelectMany(row => row).OrderByDescending(i => lengths[i]).ThenBy(i => i))
+        foreach (var index in filled.SelectMany(row => row)) // rows were filled from a longest-first order
         {
             var least = Array.IndexOf(fill, fill.Min());
             spread[least].Add(index);
