@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 
 namespace LastTokenEmbeddings.Tests;
 
@@ -20,4 +21,12 @@ internal static class Fuzzing
         else if (kind == 1 && at < text.Length) text.Remove(at, 1);
         else if (at < text.Length) text[at] = c;
     }
+
+    /// <summary>An object's fields as raw JSON text per key, so mutated values (a lone-surrogate escape) reach the parser untouched.</summary>
+    public static Dictionary<string, string> RawFields(JsonObject json) =>
+        json.ToDictionary(p => p.Key, p => p.Value?.ToJsonString() ?? "null");
+
+    /// <summary>The JSON object text of raw fields.</summary>
+    public static string ObjectText(IEnumerable<KeyValuePair<string, string>> rawFields) =>
+        "{" + string.Join(",", rawFields.Select(p => $"\"{p.Key}\":{p.Value}")) + "}";
 }

@@ -42,7 +42,7 @@ public class DeclaredSettingsFuzzTests
         var root = Path.Combine(Path.GetTempPath(), "lte-declared-fuzz-" + Guid.NewGuid().ToString("N"));
         var accepted = 0;
         var rejected = 0;
-        // file, key, value, kind (0 set, 1 remove key, 2 delete the file), modules.json entry
+        // file, key, value, kind (8 removes the key, 9 deletes the file, the rest set the value), modules.json entry
         var edit = Gen.Select(Gen.Int[0, Files.Length - 1], Gen.Int[0, Keys.Length - 1], Gen.Int[0, Values.Length - 1], Gen.Int[0, 9], Gen.Int[0, 3]);
         var textEdit = Gen.Select(Gen.Int[0, Files.Length - 1], Gen.Double[0, 1], Gen.Char, Gen.Int[0, 2]);
         try
@@ -134,11 +134,10 @@ public class DeclaredSettingsFuzzTests
         var target = node is JsonArray list ? list.Count > 0 ? list[entry % list.Count]!.AsObject() : null : node.AsObject();
         if (target is null)
             return text;
-        // Raw JSON per key, so values such as a lone-surrogate escape reach the reader untouched.
-        var fields = target.ToDictionary(p => p.Key, p => p.Value?.ToJsonString() ?? "null");
+        var fields = Fuzzing.RawFields(target);
         if (value is null) fields.Remove(key);
         else fields[key] = value;
-        var mutated = "{" + string.Join(",", fields.Select(p => $"\"{p.Key}\":{p.Value}")) + "}";
+        var mutated = Fuzzing.ObjectText(fields);
         if (node is not JsonArray array)
             return mutated;
         var entries = array.Select(e => e!.ToJsonString()).ToArray();

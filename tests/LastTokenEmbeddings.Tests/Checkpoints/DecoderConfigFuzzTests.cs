@@ -46,14 +46,13 @@ public class DecoderConfigFuzzTests
         var rejected = 0;
         Gen.Select(Gen.Int[0, Bases.Length - 1], edit.Array[1, 5], textEdit.Array[0, 2]).Sample((baseIndex, edits, textEdits) =>
         {
-            // Raw JSON per key, so values such as a lone-surrogate escape reach the parser untouched.
-            var json = JsonNode.Parse(originals[baseIndex])!.AsObject().ToDictionary(p => p.Key, p => p.Value?.ToJsonString() ?? "null");
+            var json = Fuzzing.RawFields(JsonNode.Parse(originals[baseIndex])!.AsObject());
             foreach (var (key, value, remove) in edits)
             {
                 if (remove) json.Remove(Keys[key]);
                 else json[Keys[key]] = Values[value];
             }
-            var text = new StringBuilder("{" + string.Join(",", json.Select(p => $"\"{p.Key}\":{p.Value}")) + "}");
+            var text = new StringBuilder(Fuzzing.ObjectText(json));
             foreach (var (position, c, kind) in textEdits)
                 Fuzzing.EditCharacter(text, position, c, kind);
             try
